@@ -1,0 +1,34 @@
+# Two commands from a fresh clone: `make demo` and `make test` (README).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean lock
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+# Regenerate the pinned set after changing pyproject.toml's dependencies.
+lock:
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+
+demo: install
+	$(BIN)/cei demo
+
+test: install
+	$(BIN)/ruff check plugins dags tests
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/cei bench --scale 100000
+
+clean:
+	rm -rf $(VENV) .cei dbt_project/target dbt_project/logs

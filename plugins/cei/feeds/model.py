@@ -1,0 +1,96 @@
+"""What a feed declaration is made of.
+
+A feed is data, not code: its format, its columns (source name → warehouse name and kind),
+its business key and the column whose newest value wins. The one ingestion mechanism in
+`cei.ingest` reads these declarations; nothing in it knows a particular feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+
+class Kind(Enum):
+    """How a source value is parsed, and the PostgreSQL type it is stored as."""
+
+    TEXT = "text"
+    TIMESTAMP = "timestamptz"
+    DATE = "date"
+    MONTH = "date"  # first day of the reporting month
+    DECIMAL = "numeric(18,2)"
+    INTEGER = "bigint"
+    ENUM = "text"
+    FLAG = "boolean"  # 是 / 否 / empty (= 否)
+    REGION = "text"  # a valid Fujian region code (feeds.md, reference data)
+    USCC = "text"  # unified social credit code, check digit verified
+    PHONE = "text"  # personal: stored only as a keyed HMAC
+    NAME = "text"  # personal: read (to check the header) and dropped, never stored
+
+
+PERSONAL_KINDS = frozenset({Kind.PHONE, Kind.NAME})
+
+
+@dataclass(frozen=True)
+class Column:
+    source: str  # header text (CSV/XLSX) or key (JSON Lines)
+    name: str  # warehouse column name
+    kind: Kind = Kind.TEXT
+    required: bool = False
+    choices: tuple[str, ...] = ()  # for Kind.ENUM
+    non_negative: bool = False  # a negative value is a row defect (feeds.md)
+
+    @property
+    def stored(self) -> bool:
+        return self.kind is not Kind.NAME
+
+    @property
+    def sql_type(self) -> str:
+        return self.kind.value
+
+
+# A row check sees the parsed row (warehouse names → values) and returns a reason code or None.
+RowCheck = Callable[[Mapping[str, Any]], "str | None"]
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str  # landing folder name
+    format: Literal["csv", "jsonl", "xlsx"]
+    table: str  # raw.<table>
+    columns: tuple[Column, ...]
+    business_key: tuple[str, ...]
+    # Column ordering versions of one business key; ties (and None) fall back to delivery order.
+    newest_wins: str | None
+    row_checks: tuple[RowCheck, ...] = field(default=())
+    header_marker: str | None = None  # XLSX: the header row is the first row containing this
+
+    @property
+    def extension(self) -> str:
+        return "." + self.format
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.stored)
+
+    @property
+    def required_sources(self) -> tuple[str, ...]:
+        """Columns a file must have in its header, or the file is rejected. An optional column
+        missing from the header is read as empty in every row."""
+        return tuple(c.source for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def not_before(later: str, earlier: str, code: str) -> RowCheck:
+    """Row defect `code` when timestamp `later` is set and earlier than `earlier`."""
+
+    def check(row: Mapping[str, Any]) -> str | None:
+        a, b = row.get(later), row.get(earlier)
+        return code if a is not None and b is not None and a < b else None
+
+    check.__name__ = f"{later}_not_before_{earlier}"
+    return check

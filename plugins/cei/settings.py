@@ -1,0 +1,72 @@
+"""Every path, environment variable, statutory day count and threshold, in one place.
+
+Values are read from the environment each time `load()` is called, so a test or an Airflow
+task can point the platform elsewhere by setting variables; nothing is cached at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DAGS_DIR = PROJECT_ROOT / "dags"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+REGIONS_CSV = DBT_PROJECT_DIR / "seeds" / "ref_regions.csv"
+UNITS_CSV = DBT_PROJECT_DIR / "seeds" / "ref_units.csv"
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+FEED_NAMES = ("hotline", "odr", "returns", "inspection")
+
+# Schemas of the warehouse. dbt builds staging/intermediate/marts; the platform owns the rest.
+RAW, QUARANTINE, META, MARTS = "raw", "quarantine", "meta", "marts"
+ANALYST_ROLE = "cei_analyst"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None  # None: the embedded server under `home`
+    pii_secret: str | None
+    airflow_home: Path
+    # Statutory working-day deadlines (SAMR Order No. 20, 2019; ODR rules).
+    deadline_complaint_accept_days: int
+    deadline_complaint_mediation_days: int
+    deadline_report_verify_days: int
+    deadline_odr_days: int
+    # How many trailing bytes/rows the encoding detector looks at before deciding.
+    encoding_sample_bytes: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def pii_secret_file(self) -> Path:
+        return self.home / "pii_secret"
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def load() -> Settings:
+    home = Path(os.environ.get("CEI_HOME", PROJECT_ROOT / ".cei")).resolve()
+    return Settings(
+        home=home,
+        database_url=os.environ.get("CEI_DATABASE_URL") or None,
+        pii_secret=os.environ.get("CEI_PII_SECRET") or None,
+        airflow_home=Path(os.environ.get("AIRFLOW_HOME", home / "airflow")).resolve(),
+        deadline_complaint_accept_days=_int("CEI_DEADLINE_COMPLAINT_ACCEPT_DAYS", 7),
+        deadline_complaint_mediation_days=_int("CEI_DEADLINE_COMPLAINT_MEDIATION_DAYS", 45),
+        deadline_report_verify_days=_int("CEI_DEADLINE_REPORT_VERIFY_DAYS", 15),
+        deadline_odr_days=_int("CEI_DEADLINE_ODR_DAYS", 10),
+        encoding_sample_bytes=_int("CEI_ENCODING_SAMPLE_BYTES", 1 << 20),
+    )

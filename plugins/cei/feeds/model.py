@@ -14,21 +14,30 @@ from typing import Any, Literal
 
 
 class Kind(Enum):
-    """How a source value is parsed, and the PostgreSQL type it is stored as."""
+    """How a source value is parsed (values must stay distinct: equal values would alias)."""
 
     TEXT = "text"
-    TIMESTAMP = "timestamptz"
+    TIMESTAMP = "timestamp"
     DATE = "date"
-    MONTH = "date"  # first day of the reporting month
-    DECIMAL = "numeric(18,2)"
-    INTEGER = "bigint"
-    ENUM = "text"
-    FLAG = "boolean"  # 是 / 否 / empty (= 否)
-    REGION = "text"  # a valid Fujian region code (feeds.md, reference data)
-    USCC = "text"  # unified social credit code, check digit verified
-    PHONE = "text"  # personal: stored only as a keyed HMAC
-    NAME = "text"  # personal: read (to check the header) and dropped, never stored
+    MONTH = "month"  # stored as the first day of the reporting month
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    ENUM = "enum"
+    FLAG = "flag"  # 是 / 否 / empty (= 否)
+    REGION = "region"  # a valid Fujian region code (feeds.md, reference data)
+    USCC = "uscc"  # unified social credit code, check digit verified
+    PHONE = "phone"  # personal: stored only as a keyed HMAC
+    NAME = "name"  # personal: dropped on reading, never stored
 
+
+_SQL_TYPES = {
+    Kind.TIMESTAMP: "timestamptz",
+    Kind.DATE: "date",
+    Kind.MONTH: "date",
+    Kind.DECIMAL: "numeric(18,2)",
+    Kind.INTEGER: "bigint",
+    Kind.FLAG: "boolean",
+}
 
 PERSONAL_KINDS = frozenset({Kind.PHONE, Kind.NAME})
 
@@ -48,7 +57,7 @@ class Column:
 
     @property
     def sql_type(self) -> str:
-        return self.kind.value
+        return _SQL_TYPES.get(self.kind, "text")
 
 
 # A row check sees the parsed row (warehouse names → values) and returns a reason code or None.

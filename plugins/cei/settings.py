@@ -32,6 +32,7 @@ class Settings:
     database_url: str | None  # None: the embedded server under `home`
     pii_secret: str | None
     airflow_home: Path
+    landing: Path  # default landing folder of the nightly DAG: <landing>/<feed>/<YYYY-MM-DD>/
     # Statutory working-day deadlines (SAMR Order No. 20, 2019; ODR rules).
     deadline_complaint_accept_days: int
     deadline_complaint_mediation_days: int
@@ -49,6 +50,10 @@ class Settings:
         return self.home / "pgdata"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt" / "target"
+
+    @property
     def pii_secret_file(self) -> Path:
         return self.home / "pii_secret"
 
@@ -64,6 +69,7 @@ def load() -> Settings:
         database_url=os.environ.get("CEI_DATABASE_URL") or None,
         pii_secret=os.environ.get("CEI_PII_SECRET") or None,
         airflow_home=Path(os.environ.get("AIRFLOW_HOME", home / "airflow")).resolve(),
+        landing=Path(os.environ.get("CEI_LANDING", home / "landing")).resolve(),
         deadline_complaint_accept_days=_int("CEI_DEADLINE_COMPLAINT_ACCEPT_DAYS", 7),
         deadline_complaint_mediation_days=_int("CEI_DEADLINE_COMPLAINT_MEDIATION_DAYS", 45),
         deadline_report_verify_days=_int("CEI_DEADLINE_REPORT_VERIFY_DAYS", 15),

@@ -136,6 +136,7 @@ create table if not exists meta.pipeline_runs (
     finished_at     timestamptz,
     status          text not null default 'running',  -- running | succeeded | failed
     landing         text,
+    airflow_run_id  text,
     delivery_dates  date[] not null,
     as_of           timestamptz not null,  -- last delivery date, 23:59:59 local (indicators.md)
     message         text

@@ -41,11 +41,12 @@ def clean_text(raw: Any) -> str | None:
 # 2026-03-15T09:12:33+08:00 (ISO 8601, optional fraction and offset)
 _TIMESTAMP = re.compile(
     r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.ASCII,  # ASCII digits only: \d alone would also admit full-width and other scripts' digits
 )
-_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
-_MONTH = re.compile(r"(\d{4})(?:[-/](\d{1,2})|年(\d{1,2})月)")
-_NUMBER = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?")
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", re.ASCII)
+_MONTH = re.compile(r"(\d{4})(?:[-/](\d{1,2})|年(\d{1,2})月)", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?", re.ASCII)
 
 
 def _offset(text: str | None) -> timezone | Any:

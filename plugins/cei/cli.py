@@ -1,0 +1,169 @@
+"""The `cei` command: thin; calls the same functions the DAG calls.
+
+Exit status: 0 success; 1 with a one-line reason on standard error when the run could not do its
+job (bad arguments, unreachable warehouse, a failed quality gate). Rejected files and quarantined
+rows are not failures: `cei status` reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from cei import settings as cfg
+from cei.errors import CeiError
+
+
+def _landing(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise CeiError(f"landing folder {text} does not exist")
+    return path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cei import airflow_run, pipeline, status, warehouse
+
+    landing = _landing(args.landing)
+    if args.all:
+        dates = [d.isoformat() for d in pipeline.delivery_dates_present(landing)]
+        if not dates:
+            raise CeiError(f"no delivery-date folders under {landing}/<feed>/")
+    else:
+        dates = [pipeline.parse_date(args.date).isoformat()]
+    s = cfg.load()
+    with warehouse.connect(s) as conn:  # fail fast, before Airflow starts, if unreachable
+        warehouse.ensure_schema(conn)
+        conn.commit()
+    airflow_id, log_file = airflow_run.run_nightly(landing, dates, s)
+    with warehouse.connect(s) as conn:
+        run = status.run_row(conn, airflow_run_id=airflow_id)
+        if run is None:
+            raise CeiError(f"the run did not start; see {log_file}")
+        run_id, state, *_, message = run
+        print(f"run {run_id} ({len(dates)} delivery date(s), {dates[0]} … {dates[-1]}): {state}")
+        print(status.feed_totals(conn, run_id))
+        for reason in status.rejected_files(conn, run_id):
+            print(f"rejected: {reason}")
+        print(f"Airflow log: {log_file}")
+    if state != "succeeded":
+        raise CeiError(message or f"run {run_id} {state}; see {log_file}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from cei import status, warehouse
+
+    with warehouse.connect() as conn:
+        warehouse.ensure_schema(conn)
+        run = status.run_row(conn)
+        if run is None:
+            print("no runs yet")
+            return 0
+        print("Recent runs\n" + status.recent_runs(conn, args.runs) + "\n")
+        run_id = run[0]
+        print(f"Files of run {run_id}\n" + status.files_of_run(conn, run_id) + "\n")
+        print("All runs, per feed (rows read = loaded + quarantined + duplicates)\n" + status.feed_totals(conn))
+        rejected = status.rejected_files(conn)
+        print(f"\nRejected files: {len(rejected)}")
+        for reason in rejected:
+            print(f"  {reason}")
+        print(f"\nQuality gates of run {run_id}\n" + status.quality_of_run(conn, run_id))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from cei import synthetic
+
+    truth = synthetic.generate(
+        Path(args.out), scale=args.scale, seed=args.seed, start=args.start, days=args.days,
+        defect_rate=args.defect_rate,
+    )
+    print(f"wrote {len(truth.files)} files to {args.out} (ground truth: {Path(args.out) / 'ground_truth.json'})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cei import status, synthetic, warehouse
+
+    s = cfg.load()
+    landing = s.home / "demo-landing"
+    if not (landing / "ground_truth.json").exists():
+        print(f"generating a sample of all four feeds in {landing} …")
+        synthetic.generate(landing, scale=args.scale, defect_rate=0.01)
+    print("running the nightly pipeline through Airflow for every delivery date …")
+    cmd_run(argparse.Namespace(landing=str(landing), all=True, date=None))
+    with warehouse.connect(s) as conn:
+        shown = status.satisfaction_table(conn)
+    if shown:
+        print(f"\n{shown[0]}\n{shown[1]}")
+    return 0
+
+
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    from cei import warehouse
+
+    if args.action == "stop":
+        print("stopped" if warehouse.stop_embedded() else "nothing to stop (no embedded warehouse)")
+    else:
+        print(warehouse.describe(warehouse.database_url()))
+    return 0
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad date {text!r}: expected YYYY-MM-DD") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cei", description="Consumer-environment index data platform")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="the nightly pipeline for one delivery date, or --all")
+    run.add_argument("--landing", required=True, help="folder with <feed>/<YYYY-MM-DD>/<file>")
+    when = run.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", help="delivery date YYYY-MM-DD")
+    when.add_argument("--all", action="store_true", help="every delivery date present, in order")
+    run.set_defaults(func=cmd_run)
+
+    st = sub.add_parser("status", help="the last runs, files, counts, rejections and gates")
+    st.add_argument("--runs", type=int, default=5)
+    st.set_defaults(func=cmd_status)
+
+    gen = sub.add_parser("generate", help="write realistic synthetic feeds (seeded)")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--scale", type=int, default=5000, help="hotline work orders in the period")
+    gen.add_argument("--seed", type=int, default=20260101)
+    gen.add_argument("--start", type=_date, default=date(2026, 7, 1), help="first delivery date")
+    gen.add_argument("--days", type=int, default=92, help="number of delivery dates")
+    gen.add_argument("--defect-rate", type=float, default=0.0, help="share of rows given one defect")
+    gen.set_defaults(func=cmd_generate)
+
+    demo = sub.add_parser("demo", help="generate a sample, run it through Airflow, print the results")
+    demo.add_argument("--scale", type=int, default=5000)
+    demo.set_defaults(func=cmd_demo)
+
+    wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
+    wh.add_argument("action", choices=["url", "stop"])
+    wh.set_defaults(func=cmd_warehouse)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CeiError as exc:
+        print(f"cei: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cei: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

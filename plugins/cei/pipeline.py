@@ -1,0 +1,165 @@
+"""The nightly pipeline's steps. The DAG's tasks and the `cei` command both call these.
+
+start → ingest → gate (Great Expectations on the batches just loaded) → build (dbt) → finish.
+Each step takes the run id and reads what it needs from `meta.pipeline_runs`, so the steps
+pass nothing but small summaries between them. A step that fails marks the run failed with
+its one-line message before re-raising.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+
+from cei import pii, reference, warehouse
+from cei import settings as cfg
+from cei.errors import CeiError, GateFailed
+from cei.feeds import FEEDS
+from cei.ingest.load import FileResult, delivery_files, ingest_file
+from cei.ingest.rows import RowContext
+
+log = logging.getLogger(__name__)
+
+
+def as_of(delivery_date: date) -> datetime:
+    """indicators.md: a run for delivery date D is as of D 23:59:59 local time."""
+    return datetime.combine(delivery_date, time(23, 59, 59), cfg.LOCAL_TZ)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise CeiError(f"bad date {text!r}: expected YYYY-MM-DD") from None
+
+
+def delivery_dates_present(landing: Path) -> list[date]:
+    """Every <landing>/<feed>/<YYYY-MM-DD> folder's date, in order (`cei run --all`)."""
+    found = set()
+    for feed in FEEDS:
+        for folder in (landing / feed).glob("*"):
+            try:
+                found.add(date.fromisoformat(folder.name))
+            except ValueError:
+                log.warning("ignored folder %s: not a YYYY-MM-DD delivery date", folder)
+    return sorted(found)
+
+
+@contextmanager
+def _step(run_id: int, name: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, CeiError) else f"{type(exc).__name__}: {exc}"
+        with warehouse.connect(autocommit=True) as conn:
+            conn.execute(
+                "update meta.pipeline_runs set status = 'failed', finished_at = now(), message = %s"
+                " where run_id = %s",
+                (f"{name}: {message}", run_id),
+            )
+        raise
+
+
+def start(landing: str, delivery_dates: list[str], airflow_run_id: str | None = None) -> int:
+    root = Path(landing)
+    if not root.is_dir():
+        raise CeiError(f"landing folder {landing} does not exist")
+    dates = sorted({parse_date(d) for d in delivery_dates})
+    if not dates:
+        raise CeiError(f"no delivery dates to run in {landing}")
+    with warehouse.connect(autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        return conn.execute(
+            "insert into meta.pipeline_runs (landing, delivery_dates, as_of, airflow_run_id)"
+            " values (%s, %s, %s, %s) returning run_id",
+            (str(root.resolve()), dates, as_of(dates[-1]), airflow_run_id),
+        ).fetchone()[0]
+
+
+def _run(conn, run_id: int) -> tuple[Path, list[date], datetime]:
+    landing, dates, run_as_of = conn.execute(
+        "select landing, delivery_dates, as_of from meta.pipeline_runs where run_id = %s", (run_id,)
+    ).fetchone()
+    return Path(landing), dates, run_as_of
+
+
+def ingest(run_id: int) -> dict:
+    """Every file of every feed for the run's delivery dates, in date order."""
+    s = cfg.load()
+    with _step(run_id, "ingest"), warehouse.connect(s, autocommit=True) as conn:
+        landing, dates, _ = _run(conn, run_id)
+        ctx = RowContext(reference.valid_region_codes(), pii.resolve_secret(s))
+        results: list[FileResult] = []
+        with warehouse.exclusive(conn, "ingest"):
+            for day in dates:
+                for feed in FEEDS.values():
+                    for path in delivery_files(landing, feed, day):
+                        results.append(
+                            ingest_file(conn, run_id, feed, landing, day, path, ctx, s.encoding_sample_bytes)
+                        )
+        return summarise_files(results)
+
+
+def summarise_files(results: list[FileResult]) -> dict:
+    fresh = [r for r in results if not r.already_processed]
+    per_feed: dict[str, dict[str, int]] = {}
+    for r in fresh:
+        t = per_feed.setdefault(r.feed, dict.fromkeys(
+            ("files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_warned"), 0))
+        t["files"] += 1
+        for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_warned"):
+            t[k] += getattr(r, k)
+    return {
+        "files_processed": len(fresh),
+        "files_already_processed": len(results) - len(fresh),
+        "per_feed": per_feed,
+        "rejected": [r.reason for r in fresh if r.status == "rejected"],
+    }
+
+
+def gate_feeds(run_id: int) -> dict:
+    """Great Expectations on the batches this run loaded; any critical failure stops the run."""
+    from cei import quality  # GX is heavy: imported only when the gate runs
+
+    s = cfg.load()
+    with _step(run_id, "gate"):
+        url = warehouse.database_url(s)
+        with warehouse.connect(s) as conn:
+            loaded = conn.execute(
+                "select feed, array_agg(file_id order by file_id) from meta.load_files"
+                " where run_id = %s and status = 'loaded' group by feed",
+                (run_id,),
+            ).fetchall()
+        summaries, failures = {}, []
+        for feed, file_ids in loaded:
+            if not (cfg.EXPECTATIONS_DIR / f"raw_{feed}.json").exists():
+                continue
+            try:
+                summaries[feed] = quality.validate_feed_batches(url, run_id, feed, file_ids)
+            except GateFailed as exc:
+                failures.append(str(exc))
+        if failures:
+            raise GateFailed("; ".join(failures))
+        return summaries
+
+
+def build(run_id: int) -> dict:
+    from cei import transform
+
+    s = cfg.load()
+    with _step(run_id, "build"), warehouse.connect(s, autocommit=True) as conn:
+        _, _, run_as_of = _run(conn, run_id)
+        with warehouse.exclusive(conn, "dbt build"):
+            return transform.run_dbt(["build"], as_of=run_as_of, s=s)
+
+
+def finish(run_id: int) -> dict:
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute(
+            "update meta.pipeline_runs set status = 'succeeded', finished_at = now() where run_id = %s",
+            (run_id,),
+        )
+    return {"run_id": run_id, "status": "succeeded"}

@@ -1,0 +1,112 @@
+"""What `cei status` and the run summary show, read from `meta` and `marts`."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import psycopg
+
+
+def table(headers: list[str], rows: list[tuple]) -> str:
+    """A plain text table; CJK characters count double so columns line up in a terminal."""
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    cells = [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v + " " * (w - width(v)) for v, w in zip(values, widths)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def run_row(conn: psycopg.Connection, *, airflow_run_id: str | None = None) -> tuple | None:
+    where, args = ("where airflow_run_id = %s", (airflow_run_id,)) if airflow_run_id else ("", ())
+    return conn.execute(
+        "select run_id, status, delivery_dates, as_of, started_at, finished_at, message"
+        f" from meta.pipeline_runs {where} order by run_id desc limit 1",
+        args,
+    ).fetchone()
+
+
+def recent_runs(conn: psycopg.Connection, limit: int) -> str:
+    rows = conn.execute(
+        "select run_id, status, array_to_string(delivery_dates, ' '), to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),"
+        " round(extract(epoch from finished_at - started_at)::numeric, 1), left(message, 120)"
+        " from meta.pipeline_runs order by run_id desc limit %s",
+        (limit,),
+    ).fetchall()
+    return table(["run", "status", "delivery dates", "started", "seconds", "message"], rows)
+
+
+def files_of_run(conn: psycopg.Connection, run_id: int) -> str:
+    rows = conn.execute(
+        "select feed, delivery_date, file_name, status, rows_read, rows_loaded, rows_quarantined,"
+        " rows_duplicate, rows_warned, left(reason, 100)"
+        " from meta.load_files where run_id = %s order by feed, delivery_date, file_name",
+        (run_id,),
+    ).fetchall()
+    return table(
+        ["feed", "delivery", "file", "status", "read", "loaded", "quarantined", "duplicates", "warned", "reason"],
+        rows,
+    )
+
+
+def feed_totals(conn: psycopg.Connection, run_id: int | None = None) -> str:
+    """Per feed: the accounting invariant rows read = loaded + quarantined + duplicates."""
+    rows = conn.execute(
+        "select feed, count(*) filter (where status = 'loaded'), count(*) filter (where status = 'rejected'),"
+        " count(*) filter (where status = 'duplicate_file'), count(*) filter (where status = 'ignored'),"
+        " sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate), sum(rows_warned),"
+        " case when sum(rows_read) = sum(rows_loaded) + sum(rows_quarantined) + sum(rows_duplicate)"
+        "      then 'holds' else 'BROKEN' end"
+        " from meta.load_files where (%s::bigint is null or run_id = %s) group by feed order by feed",
+        (run_id, run_id),
+    ).fetchall()
+    return table(
+        ["feed", "loaded files", "rejected", "duplicate files", "ignored", "read", "loaded", "quarantined",
+         "duplicates", "warned", "invariant"],
+        rows,
+    )
+
+
+def rejected_files(conn: psycopg.Connection, run_id: int | None = None) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select reason from meta.load_files where status = 'rejected'"
+            " and (%s::bigint is null or run_id = %s) order by file_id",
+            (run_id, run_id),
+        )
+    ]
+
+
+def quality_of_run(conn: psycopg.Connection, run_id: int) -> str:
+    rows = conn.execute(
+        "select suite, severity, count(*), count(*) filter (where not success),"
+        " string_agg(case when not success then expectation || ' (observed ' || coalesce(observed, '?') || ')' end, '; ')"
+        " from meta.quality_results where run_id = %s group by suite, severity order by suite, severity",
+        (run_id,),
+    ).fetchall()
+    return table(["suite", "severity", "checked", "failed", "failures"], rows)
+
+
+def satisfaction_table(conn: psycopg.Connection) -> tuple[str, str] | None:
+    """The latest month's 消费维权满意率 per unit (the demo's closing table)."""
+    month = conn.execute(
+        "select max(month) from marts.mart_indicator_monthly where indicator_code = 'satisfaction_rate'"
+        " and denominator > 0"
+    ).fetchone()[0]
+    if month is None:
+        return None
+    rows = conn.execute(
+        "select m.unit_code, m.unit_name, m.numerator, m.denominator,"
+        " case when m.value is null then null else to_char(100 * m.value, 'FM990.00') || '%%' end"
+        " from marts.mart_indicator_monthly m join marts.dim_unit u using (unit_code)"
+        " where m.indicator_code = 'satisfaction_rate' and m.month = %s order by u.sort_order",
+        (month,),
+    ).fetchall()
+    title = f"消费维权满意率 (satisfaction rate), {month:%Y-%m}"
+    return title, table(["unit", "name", "satisfied", "rated", "rate"], rows)

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ from cei.errors import CeiError, GateFailed, WarehouseError
 from cei.feeds import FEEDS, Feed
 
 log = logging.getLogger(__name__)
+# GX logs every registration and substitution at INFO; Airflow task logs run at INFO.
+if logging.getLogger("great_expectations").level == logging.NOTSET:
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 SEVERITIES = ("critical", "warning")
 ASSETS = ("rows", "load_files")
@@ -196,6 +200,8 @@ def _short(value: Any, limit: int = 40) -> str:
         text = "(" + ", ".join(_short(v, limit) for v in value) + ")"
     elif value is None:
         text = "null"
+    elif isinstance(value, datetime):
+        text = value.isoformat(sep=" ", timespec="minutes")
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -234,11 +240,17 @@ def expected_text(conf: Any) -> str:
     elif "to_be_unique" in t:
         text = "unique"
     elif lo is not None or hi is not None:
-        low = "" if lo is None else f"{_short(lo)} <= "
-        high = "" if hi is None else f" <= {_short(hi)}"
-        what = {"row_count": "row count", "mean": "mean", "max": "max", "min": "min"}
-        subject = next((v for k, v in what.items() if f"_{k}_" in t), "value")
-        text = f"{low}{subject}{high}"
+        column = kw.get("column")
+        subject = "row count" if "row_count" in t else column or "value"
+        for stat in ("mean", "max", "min", "median", "sum", "stdev"):
+            if t.startswith(f"expect_column_{stat}_"):
+                subject = f"{stat}({column})"
+        if lo is not None and hi is not None:
+            text = f"{_short(lo)} <= {subject} <= {_short(hi)}"
+        else:
+            text = f"{subject} >= {_short(lo)}" if lo is not None else f"{subject} <= {_short(hi)}"
+        if t.startswith("expect_column_values_"):
+            text += " or null"
     else:
         text = ", ".join(f"{k}={_short(v)}" for k, v in kw.items() if k not in ("column", "batch_id"))
     if kw.get("mostly") not in (None, 1, 1.0):
@@ -328,14 +340,20 @@ def _quiet_context(runtime_environment: dict[str, str]):
 
 def _run_gx(url: str, feed: Feed, suite: SuiteFile, ids: list[int]) -> list[Outcome]:
     import great_expectations as gx
+    from sqlalchemy.engine import make_url
 
-    context = _quiet_context({_URL_VARIABLE: sqlalchemy_url(url)})
+    sa_url = sqlalchemy_url(url)
+    context = _quiet_context({_URL_VARIABLE: sa_url})
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    if "options" not in make_url(sa_url).query:  # the URL's own options win
+        # Unexpected timestamps are quoted in the platform's zone, as everywhere else.
+        connect_args["options"] = f"-c TimeZone={cfg.LOCAL_TZ.key}"
     # ConfigStr: pydantic's PostgresDsn rejects socket URLs (no host), and the password stays out
     # of the datasource's config and repr.
     source = context.data_sources.add_postgres(
         name="warehouse",
         connection_string="${" + _URL_VARIABLE + "}",
-        kwargs={"connect_args": {"connect_timeout": 10}},
+        kwargs={"connect_args": connect_args},
     )
     queries = {"rows": rows_query(feed, ids), "load_files": load_files_query(feed, ids)}
     outcomes: list[Outcome] = []
@@ -350,7 +368,7 @@ def _run_gx(url: str, feed: Feed, suite: SuiteFile, ids: list[int]) -> list[Outc
             for expectation in expectations:
                 gx_suite.add_expectation(expectation)
             if len(gx_suite.expectations) != len(expectations):
-                raise CeiError(f"quality suite {suite.path.name}: two {asset_name} expectations are identical")
+                raise CeiError(f"quality suite {suite.path.name}: two {asset_name} expectations are the same")
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=f"{suite.name}.{asset_name}", data=batch, suite=gx_suite)
             )
@@ -367,7 +385,7 @@ def _run_gx(url: str, feed: Feed, suite: SuiteFile, ids: list[int]) -> list[Outc
                     Outcome(
                         expectation=expectation_id(conf),
                         description=conf.description or "",
-                        severity=conf.severity.value if hasattr(conf.severity, "value") else str(conf.severity),
+                        severity=getattr(conf.severity, "value", str(conf.severity)),
                         success=bool(res.success),
                         observed=observed_text(res),
                         expected=expected_text(conf),
@@ -426,7 +444,10 @@ def _record(conn: psycopg.Connection, run_id: int, suite: str, feed: str, outcom
             "insert into meta.quality_results"
             " (run_id, suite, target, expectation, severity, success, observed, expected)"
             " values (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [(run_id, suite, feed, o.expectation, o.severity, o.success, o.observed, o.expected) for o in outcomes],
+            [
+                (run_id, suite, feed, o.expectation, o.severity, o.success, o.observed, o.expected)
+                for o in outcomes
+            ],
         )
 
 
@@ -489,7 +510,8 @@ def validate_feed_batches(conn_url: str, run_id: int, feed: str, file_ids: list[
         seconds=round(time.monotonic() - started, 2),
     )
     for o in failed_warning:
-        log.warning("%s quality warning: %s: observed %s; expected %s", feed, o.expectation, o.observed, o.expected)
+        log.warning("%s quality warning: %s: observed %s; expected %s",
+                    feed, o.expectation, o.observed, o.expected)
     log.info(
         "%s: %d expectations on %d file(s) in %.1fs, %d critical and %d warning failed",
         feed, len(outcomes), len(ids), summary["seconds"], len(failed_critical), len(failed_warning),

@@ -16,9 +16,8 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
-from psycopg import sql
-
 from cei import settings, warehouse
+from psycopg import sql
 
 _counter = itertools.count()
 

@@ -4,11 +4,11 @@ After Mozilla's telemetry-airflow: load the DagBag from `dags/` and fail on any 
 """
 
 import ast
+from itertools import pairwise
 import os
 from pathlib import Path
 
 import pytest
-
 from cei.settings import DAGS_DIR
 
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
@@ -41,10 +41,10 @@ def test_nightly_schedule_and_flow(dagbag):
     assert str(dag.timetable.timezone) == "Asia/Shanghai"
     assert dag.max_active_runs == 1
     order = ["start", "ingest", "gate_feeds", "build", "finish"]
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     # a DAG with a cycle cannot be built by the DagBag at all; topological order must exist
-    assert [t.task_id for t in dag.topological_sort()][0] == "start"
+    assert next(t.task_id for t in dag.topological_sort()) == "start"
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

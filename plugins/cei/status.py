@@ -86,7 +86,8 @@ def rejected_files(conn: psycopg.Connection, run_id: int | None = None) -> list[
 def quality_of_run(conn: psycopg.Connection, run_id: int) -> str:
     rows = conn.execute(
         "select suite, severity, count(*), count(*) filter (where not success),"
-        " string_agg(case when not success then expectation || ' (observed ' || coalesce(observed, '?') || ')' end, '; ')"
+        " string_agg(case when not success"
+        "   then expectation || ' (observed ' || coalesce(observed, '?') || ')' end, '; ')"
         " from meta.quality_results where run_id = %s group by suite, severity order by suite, severity",
         (run_id,),
     ).fetchall()

@@ -3,17 +3,32 @@
 from pathlib import Path
 
 import pytest
-
 from cei import pipeline, warehouse
 
-HEADER = ("工单编号,诉求类型,来源渠道,登记时间,受理时间,办结时间,更新时间,行政区划代码,承办单位,被诉主体,"
-          "统一社会信用代码,商品服务类别,是否涉旅,争议金额,挽回经济损失,办理结果,回访结果,消费者姓名,消费者电话")
+HEADER = (
+    "工单编号,诉求类型,来源渠道,登记时间,受理时间,办结时间,更新时间,行政区划代码,承办单位,被诉主体,"
+    "统一社会信用代码,商品服务类别,是否涉旅,争议金额,挽回经济损失,办理结果,回访结果,消费者姓名,消费者电话"
+)
 
 
-def row(wid, *, kind="投诉", registered="2026-07-01 09:00", closed="2026-07-05 10:00", updated="2026-07-05 10:00",
-        region="350128", amount="1,200.00", uscc="", callback="满意", name="王小明", phone="13912345678"):
-    return (f"{wid},{kind},12315热线,{registered},2026-07-02 09:00,{closed},{updated},{region},平潭局,某店,"
-            f"{uscc},食品,否,\"{amount}\",100,调解成功,{callback},{name},{phone}")
+def row(
+    wid,
+    *,
+    kind="投诉",
+    registered="2026-07-01 09:00",
+    closed="2026-07-05 10:00",
+    updated="2026-07-05 10:00",
+    region="350128",
+    amount="1,200.00",
+    uscc="",
+    callback="满意",
+    name="王小明",
+    phone="13912345678",
+):
+    return (
+        f"{wid},{kind},12315热线,{registered},2026-07-02 09:00,{closed},{updated},{region},平潭局,某店,"
+        f'{uscc},食品,否,"{amount}",100,调解成功,{callback},{name},{phone}'
+    )
 
 
 def deliver(landing: Path, day: str, name: str, lines: list[str], encoding="gb18030") -> Path:
@@ -37,27 +52,48 @@ def ledger(conn):
 
 
 def test_row_and_field_defects(warehouse_url, tmp_path):
-    deliver(tmp_path, "2026-07-01", "orders.csv", [
-        row("W1"),
-        row("W2", kind="建议"),
-        row("W3", region="110101"),
-        row("W4", closed="2026-06-30 10:00"),
-        row("W5", amount="-5"),
-        row("", kind="投诉"),
-        row("W7", registered="not a time"),
-        row("W8", amount="about five", uscc="91350100MA2YQ1234X"),
-        row("W1"),  # exact duplicate of the first row
-    ])
+    deliver(
+        tmp_path,
+        "2026-07-01",
+        "orders.csv",
+        [
+            row("W1"),
+            row("W2", kind="建议"),
+            row("W3", region="110101"),
+            row("W4", closed="2026-06-30 10:00"),
+            row("W5", amount="-5"),
+            row("", kind="投诉"),
+            row("W7", registered="not a time"),
+            row("W8", amount="about five", uscc="91350100MA2YQ1234X"),
+            row("W1"),  # exact duplicate of the first row
+        ],
+    )
     _, summary = run(tmp_path, "2026-07-01")
     assert summary["per_feed"]["hotline"] == {
-        "files": 1, "rows_read": 9, "rows_loaded": 2, "rows_quarantined": 6, "rows_duplicate": 1, "rows_warned": 1,
+        "files": 1,
+        "rows_read": 9,
+        "rows_loaded": 2,
+        "rows_quarantined": 6,
+        "rows_duplicate": 1,
+        "rows_warned": 1,
     }
     with warehouse.connect() as conn:
-        reasons = dict(conn.execute(
-            "select source_row, reason_code from quarantine.quarantined_rows order by source_row").fetchall())
-        assert reasons == {3: "bad_enum", 4: "unknown_region", 5: "closed_before_registered", 6: "negative_value",
-                           7: "missing_required", 8: "bad_timestamp"}
-        warned = conn.execute("select work_order_id, warnings from raw.hotline_work_orders where work_order_id = 'W8'")
+        reasons = dict(
+            conn.execute(
+                "select source_row, reason_code from quarantine.quarantined_rows order by source_row"
+            ).fetchall()
+        )
+        assert reasons == {
+            3: "bad_enum",
+            4: "unknown_region",
+            5: "closed_before_registered",
+            6: "negative_value",
+            7: "missing_required",
+            8: "bad_timestamp",
+        }
+        warned = conn.execute(
+            "select work_order_id, warnings from raw.hotline_work_orders where work_order_id = 'W8'"
+        )
         assert warned.fetchone() == ("W8", ["bad_uscc:respondent_uscc", "bad_number:disputed_amount"])
 
 
@@ -87,15 +123,22 @@ def test_newer_state_is_a_new_version_not_a_duplicate(warehouse_url, tmp_path):
     with warehouse.connect() as conn:
         versions = conn.execute(
             "select delivery_date::text, closed_at is not null from raw.hotline_work_orders"
-            " where work_order_id = 'W1' order by delivery_date").fetchall()
+            " where work_order_id = 'W1' order by delivery_date"
+        ).fetchall()
     assert versions == [("2026-07-01", False), ("2026-07-02", True)]
 
 
 def _snapshot(conn) -> dict:
     out = {}
     for table in ("raw.hotline_work_orders", "quarantine.quarantined_rows", "meta.load_files"):
-        cols = "file_id, feed, delivery_date, file_name, status, rows_read, rows_loaded" if "load_files" in table else "*"
-        out[table] = conn.execute(f"select md5(string_agg(t::text, '|' order by t::text)), count(*) from (select {cols} from {table}) t").fetchone()
+        cols = (
+            "file_id, feed, delivery_date, file_name, status, rows_read, rows_loaded"
+            if "load_files" in table
+            else "*"
+        )
+        out[table] = conn.execute(
+            f"select md5(string_agg(t::text, '|' order by t::text)), count(*) from (select {cols} from {table}) t"
+        ).fetchone()
     return out
 
 

@@ -4,7 +4,6 @@ from datetime import date, datetime
 
 import pytest
 import xlsxwriter
-
 from cei.feeds import FEEDS
 from cei.ingest.readers import FileDefect, detect_encoding, open_records
 
@@ -19,10 +18,16 @@ def read(path, feed=HOTLINE):
 
 @pytest.mark.parametrize(
     ("encoding", "bom", "newline", "expected"),
-    [("gb18030", b"", "\r\n", "gb18030"), ("utf-8", b"", "\n", "utf-8"), ("utf-8", b"\xef\xbb\xbf", "\r\n", "utf-8-sig")],
+    [
+        ("gb18030", b"", "\r\n", "gb18030"),
+        ("utf-8", b"", "\n", "utf-8"),
+        ("utf-8", b"\xef\xbb\xbf", "\r\n", "utf-8-sig"),
+    ],
 )
 def test_encodings_and_line_endings(tmp_path, encoding, bom, newline, expected):
-    text = newline.join([HEADER, 'A1,投诉,2026-03-01 09:00,2026-03-01 09:00,350102,"福州某某商贸有限公司, 台江店"', ""])
+    text = newline.join(
+        [HEADER, 'A1,投诉,2026-03-01 09:00,2026-03-01 09:00,350102,"福州某某商贸有限公司, 台江店"', ""]
+    )
     path = tmp_path / "a.csv"
     path.write_bytes(bom + text.encode(encoding))
     found, records = read(path)
@@ -80,7 +85,12 @@ def test_jsonl_blank_lines_bad_json_and_not_objects(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"dispute_id": "D1"}\n\n   \n{not json\n[1, 2]\n' + b"[" * 100000 + b"\n")
     _, records = read(path, FEEDS["odr"])
-    assert [(r.row_number, r.defect) for r in records] == [(1, None), (4, "bad_json"), (5, "bad_json"), (6, "bad_json")]
+    assert [(r.row_number, r.defect) for r in records] == [
+        (1, None),
+        (4, "bad_json"),
+        (5, "bad_json"),
+        (6, "bad_json"),
+    ]
 
 
 def test_jsonl_non_utf8_rejects_the_file(tmp_path):
@@ -95,7 +105,15 @@ def test_xlsx_title_rows_header_detection_and_total_row(tmp_path):
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet()
     ws.merge_range("A1:G1", "2026年3月线下无理由退货情况统计表")
-    header = ["企业名称", "统一社会信用代码", "行政区划代码", "报送月份", "承诺日期", "退货件数", "退款金额（元）"]
+    header = [
+        "企业名称",
+        "统一社会信用代码",
+        "行政区划代码",
+        "报送月份",
+        "承诺日期",
+        "退货件数",
+        "退款金额（元）",
+    ]
     ws.write_row(3, 0, header)
     ws.write_row(4, 0, ["甲公司", "91350100MA2YQ1234X", 350102, "2026年3月", "", 12, 345.5])
     ws.write_row(5, 0, ["乙公司", "91350100MA2YQ1235X", "350203", "", "", "3", "1,000"])

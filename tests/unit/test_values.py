@@ -4,12 +4,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from cei.ingest import values as v
+from cei.settings import LOCAL_TZ
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import uscc
-
-from cei.ingest import values as v
-from cei.settings import LOCAL_TZ
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -36,14 +35,20 @@ def test_naive_timestamps_are_shanghai_local_time():
     assert v.parse_timestamp("2026-03-31 23:30").tzinfo == LOCAL_TZ
 
 
-@pytest.mark.parametrize("text", ["2026-02-30 10:00", "2026-03-05", "yesterday", "2026-03-05 25:00", "05/03/2026 10:00"])
+@pytest.mark.parametrize(
+    "text", ["2026-02-30 10:00", "2026-03-05", "yesterday", "2026-03-05 25:00", "05/03/2026 10:00"]
+)
 def test_bad_timestamps(text):
     with pytest.raises(v.Defect) as e:
         v.parse_timestamp(text)
     assert e.value.code == "bad_timestamp"
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(lambda d: d.replace(microsecond=0)))
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
+        lambda d: d.replace(microsecond=0)
+    )
+)
 def test_timestamp_round_trips_through_every_written_form(d):
     expected = d.replace(tzinfo=LOCAL_TZ)
     assert v.parse_timestamp(d.strftime("%Y-%m-%d %H:%M:%S")) == expected
@@ -54,8 +59,14 @@ def test_timestamp_round_trips_through_every_written_form(d):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1,234.50", Decimal("1234.50")), (" 12 ", Decimal(12)), ("-3.5", Decimal("-3.5")), (7, Decimal(7)),
-     (2.5, Decimal("2.5")), ("1,234,567", Decimal(1234567))],
+    [
+        ("1,234.50", Decimal("1234.50")),
+        (" 12 ", Decimal(12)),
+        ("-3.5", Decimal("-3.5")),
+        (7, Decimal(7)),
+        (2.5, Decimal("2.5")),
+        ("1,234,567", Decimal(1234567)),
+    ],
 )
 def test_decimal_forms(text, expected):
     assert v.parse_decimal(text) == expected
@@ -67,7 +78,7 @@ def test_bad_decimals(text):
         v.parse_decimal(text)
 
 
-@given(st.decimals(min_value=-10**12, max_value=10**12, places=2, allow_nan=False))
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
 def test_decimal_with_thousands_separators_round_trips(x):
     assert v.parse_decimal(f"{x:,}") == x
     assert v.parse_decimal(f"  {x}  ") == x
@@ -97,8 +108,14 @@ def test_integer_rejects_fractions():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("2026-03", date(2026, 3, 1)), ("2026年3月", date(2026, 3, 1)), ("2026年12月", date(2026, 12, 1)),
-     (datetime(2026, 3, 17), date(2026, 3, 1)), (date(2026, 3, 17), date(2026, 3, 1)), ("2026/3/17", date(2026, 3, 1))],
+    [
+        ("2026-03", date(2026, 3, 1)),
+        ("2026年3月", date(2026, 3, 1)),
+        ("2026年12月", date(2026, 12, 1)),
+        (datetime(2026, 3, 17), date(2026, 3, 1)),
+        (date(2026, 3, 17), date(2026, 3, 1)),
+        ("2026/3/17", date(2026, 3, 1)),
+    ],
 )
 def test_month_forms(raw, expected):
     assert v.parse_month(raw) == expected

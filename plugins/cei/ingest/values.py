@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from hashlib import sha256
 from typing import Any
@@ -53,7 +53,7 @@ def _offset(text: str | None) -> timezone | Any:
     if text is None:
         return LOCAL_TZ  # feeds.md: no explicit offset means Asia/Shanghai
     if text == "Z":
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))

@@ -16,8 +16,9 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
-from cei import settings, warehouse
 from psycopg import sql
+
+from cei import settings, warehouse
 
 _counter = itertools.count()
 

@@ -4,11 +4,12 @@ After Mozilla's telemetry-airflow: load the DagBag from `dags/` and fail on any 
 """
 
 import ast
-from itertools import pairwise
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+
 from cei.settings import DAGS_DIR
 
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from cei import cli, synthetic, warehouse
 from cei.feeds import FEEDS
 from cei.ingest.load import delivery_files

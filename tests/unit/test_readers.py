@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 import pytest
 import xlsxwriter
+
 from cei.feeds import FEEDS
 from cei.ingest.readers import FileDefect, detect_encoding, open_records
 

@@ -4,11 +4,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from cei.ingest import values as v
-from cei.settings import LOCAL_TZ
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import uscc
+
+from cei.ingest import values as v
+from cei.settings import LOCAL_TZ
 
 SHANGHAI = timezone(timedelta(hours=8))
 

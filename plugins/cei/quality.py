@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import operator
-import os
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -163,20 +161,60 @@ def _qualified(schema: str, table: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table))
 
 
-def rows_query(feed: Feed, ids: list[int]) -> str:
-    """The raw rows of the batches, typed columns plus lineage; `field_warning_flag` is 1 when
-    the row loaded with a field-level warning."""
-    cols = ", ".join('"' + c.name + '"' for c in feed.stored_columns)
+# Columns the rows asset offers besides the feed's typed columns: lineage, and a computed flag.
+_LINEAGE = ("load_file_id", "delivery_date", "source_row")
+_COMPUTED = {"field_warning_flag": "case when cardinality(warnings) > 0 then 1 else 0 end"}
+
+
+def rows_columns(feed: Feed) -> tuple[str, ...]:
+    """Every column an expectation on the `rows` asset may name."""
+    return (*_LINEAGE, *(c.name for c in feed.stored_columns), *_COMPUTED)
+
+
+def referenced_columns(expectations: Iterable[dict]) -> list[str]:
+    out: list[str] = []
+    for item in expectations:
+        kw = item["kwargs"]
+        out += [kw[k] for k in ("column", "column_A", "column_B") if isinstance(kw.get(k), str)]
+        out += [c for c in kw.get("column_list") or () if isinstance(c, str)]
+    return list(dict.fromkeys(out))
+
+
+def rows_query(feed: Feed, ids: list[int], columns: Iterable[str] | None = None) -> str:
+    """The raw rows of the batches: `load_file_id`, `source_row` (to point at unexpected rows)
+    and `columns` (default: all of `rows_columns`). Only the columns the suite names are
+    selected because GX executes a query asset's query once as it stands to learn its columns
+    (the result crosses the wire), whereas every check itself runs as an aggregate in SQL."""
+    wanted = list(dict.fromkeys(["load_file_id", "source_row", *(columns or rows_columns(feed))]))
+    unknown = [c for c in wanted if c not in rows_columns(feed)]
+    if unknown:
+        raise ValueError(f"raw {feed.name} rows have no column {', '.join(unknown)}")
+    select = ", ".join(f'{_COMPUTED[c]} as "{c}"' if c in _COMPUTED else f'"{c}"' for c in wanted)
     return (
-        f"select load_file_id, delivery_date, source_row, {cols},"
-        " case when cardinality(warnings) > 0 then 1 else 0 end as field_warning_flag"
-        f" from {_qualified(cfg.RAW, feed.table)} where load_file_id in ({_in_list(ids)})"
+        f"select {select} from {_qualified(cfg.RAW, feed.table)}"
+        f" where load_file_id in ({_in_list(ids)})"
     )
 
 
+# Columns of the load_files asset (see load_files_query).
+LOAD_FILES_COLUMNS = (
+    "file_id", "file_name", "delivery_date", "status", "rows_read", "rows_loaded", "rows_quarantined",
+    "rows_duplicate", "raw_rows", "quarantined_share", "batch_quarantined_share",
+)
+
+
+def check_columns(suite: SuiteFile, feed: Feed) -> None:
+    """Every column the suite names exists in its asset: a typo fails before any query runs."""
+    for asset, known in (("rows", rows_columns(feed)), ("load_files", LOAD_FILES_COLUMNS)):
+        unknown = [c for c in referenced_columns(suite.for_asset(asset)) if c not in known]
+        if unknown:
+            raise CeiError(f"quality suite {suite.path.name}: the {asset} asset has no column {', '.join(unknown)}")
+
+
 def load_files_query(feed: Feed, ids: list[int]) -> str:
-    """The ledger rows of the batches: one per file, with its quarantined share, the share over
-    all the batches (same value on every row) and the rows actually present in raw."""
+    """The ledger rows of the batches (LOAD_FILES_COLUMNS): one per file, with its quarantined
+    share, the share over all the batches (same value on every row) and the rows actually
+    present in raw for it."""
     raw = _qualified(cfg.RAW, feed.table)
     return (
         "select f.file_id, f.file_name, f.delivery_date, f.status, f.rows_read, f.rows_loaded,"
@@ -198,10 +236,14 @@ def _short(value: Any, limit: int = 40) -> str:
         text = f"{value:.4g}"
     elif isinstance(value, list | tuple):
         text = "(" + ", ".join(_short(v, limit) for v in value) + ")"
+    elif isinstance(value, dict):  # one row of a multi-column check
+        text = "(" + ", ".join(_short(v, limit) for v in value.values()) + ")"
     elif value is None:
         text = "null"
     elif isinstance(value, datetime):
         text = value.isoformat(sep=" ", timespec="minutes")
+    elif isinstance(value, str) and not value.strip():
+        text = repr(value)  # a blank value must stay visible
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -259,10 +301,9 @@ def expected_text(conf: Any) -> str:
 
 
 def observed_text(res: Any) -> str:
-    info = res.exception_info or {}
-    if isinstance(info, dict) and info.get("raised_exception"):
-        message = (info.get("exception_message") or "").strip().splitlines()
-        return _clip("error: " + (message[0] if message else "the check raised"))
+    error = _error_message(res.exception_info)
+    if error is not None:
+        return _clip("error: " + error)
     r = res.result or {}
     if "observed_value" in r:
         return _clip(_short(r["observed_value"], _OBSERVED_MAX))
@@ -280,6 +321,19 @@ def observed_text(res: Any) -> str:
             text += ", e.g. " + "; ".join(dict.fromkeys(samples[:_SAMPLES]))
         return _clip(text)
     return "n/a"
+
+
+def _error_message(info: Any) -> str | None:
+    """The first line of the exception a check raised, or None. GX reports it either flat
+    ({raised_exception, exception_message}) or per failed metric ({metric id: {...}})."""
+    if not isinstance(info, dict):
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            lines = str(entry.get("exception_message") or "").strip().splitlines()
+            return lines[0] if lines else "the check could not be computed"
+    return None
 
 
 def _locate(row: Mapping[str, Any]) -> str:
@@ -355,7 +409,10 @@ def _run_gx(url: str, feed: Feed, suite: SuiteFile, ids: list[int]) -> list[Outc
         connection_string="${" + _URL_VARIABLE + "}",
         kwargs={"connect_args": connect_args},
     )
-    queries = {"rows": rows_query(feed, ids), "load_files": load_files_query(feed, ids)}
+    queries = {
+        "rows": rows_query(feed, ids, referenced_columns(suite.for_asset("rows"))),
+        "load_files": load_files_query(feed, ids),
+    }
     outcomes: list[Outcome] = []
     try:
         for asset_name, query in queries.items():
@@ -461,7 +518,7 @@ def gate_message(feed: str, failed: list[Outcome]) -> str:
     )
     if len(failed) > 1:
         text += f" (and {len(failed) - 1} more critical: {', '.join(o.expectation for o in failed[1:])})"
-    return " ".join(text.split())  # one line, whatever the data contained
+    return " ".join(text.splitlines())  # one line, whatever the data contained
 
 
 def validate_feed_batches(conn_url: str, run_id: int, feed: str, file_ids: list[int]) -> dict:
@@ -491,12 +548,14 @@ def validate_feed_batches(conn_url: str, run_id: int, feed: str, file_ids: list[
         return {**summary, "note": "nothing to validate: no batches were loaded"}
 
     suite = load_suite(suite_path(feed))
+    check_columns(suite, declared)
     started = time.monotonic()
     with _connect(conn_url) as conn:
         _check_files(conn, declared, ids)
         conn.rollback()  # hold no snapshot or locks while GX queries on its own connections
-        with warnings.catch_warnings(), _tqdm_disabled():
-            warnings.simplefilter("ignore")  # GX's deprecation and datasource-type notices
+        with warnings.catch_warnings():
+            # GX's own notices (deprecations, datasource hints) would only clutter task logs.
+            warnings.filterwarnings("ignore", module=r"great_expectations(\.|$)")
             outcomes = _run_gx(conn_url, declared, suite, ids)
         _record(conn, run_id, suite.name, feed, outcomes)
 
@@ -519,18 +578,3 @@ def validate_feed_batches(conn_url: str, run_id: int, feed: str, file_ids: list[
     if failed_critical:
         raise GateFailed(gate_message(feed, failed_critical))
     return summary
-
-
-@contextmanager
-def _tqdm_disabled() -> Iterator[None]:
-    """Belt and braces with the context's progress_bars setting: GX builds some tqdm bars with
-    `disable=False` hard-coded; tqdm honours TQDM_DISABLE."""
-    before = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before

@@ -132,3 +132,26 @@ def test_not_a_workbook(tmp_path):
     path.write_text("hello")
     with pytest.raises(FileDefect, match="not an XLSX"):
         read(path, FEEDS["returns"])
+
+
+def test_utf8_sample_cut_inside_a_character_is_still_utf8(tmp_path):
+    line = "A1,投诉,t,t,350102,某某商贸有限公司\n"
+    path = tmp_path / "a.csv"
+    path.write_bytes((HEADER + "\n" + line * 400).encode("utf-8"))
+    for sample in (1000, 1001, 1002, 1003):  # some of these cut a 3-byte character
+        with open_records(HOTLINE, path, sample) as opened:
+            assert opened.encoding == "utf-8" and len(list(opened.records)) == 400
+
+
+def test_empty_jsonl_is_rejected(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.touch()
+    with pytest.raises(FileDefect, match="empty file"):
+        read(path, FEEDS["odr"])
+
+
+def test_row_of_empty_fields_is_a_record(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(f"{HEADER}\n,,,,,\n\nA1,投诉,t,t,350102,x\n", encoding="utf-8")
+    _, records = read(path)
+    assert [r.row_number for r in records] == [2, 4]

@@ -179,3 +179,11 @@ def test_phone_hash_is_keyed_and_format_insensitive():
     assert a == v.keyed_phone_hash("+86 13800138000", b"k1") == v.keyed_phone_hash("13800138000", b"k1")
     assert a != v.keyed_phone_hash("13800138000", b"k2")
     assert "13800138000" not in a and len(a) == 64
+
+
+def test_absurd_numbers_are_defects_not_overflows():
+    with pytest.raises(v.Defect):
+        v.parse_decimal(1e300)
+    with pytest.raises(v.Defect):
+        v.parse_decimal("123456789012345678901")
+    assert v.parse_decimal("999,999,999,999.99") == Decimal("999999999999.99")

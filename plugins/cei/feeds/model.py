@@ -34,7 +34,7 @@ _SQL_TYPES = {
     Kind.TIMESTAMP: "timestamptz",
     Kind.DATE: "date",
     Kind.MONTH: "date",
-    Kind.DECIMAL: "numeric(18,2)",
+    Kind.DECIMAL: "numeric",  # exact, as delivered: no silent rounding
     Kind.INTEGER: "bigint",
     Kind.FLAG: "boolean",
 }

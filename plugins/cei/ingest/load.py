@@ -139,6 +139,9 @@ def ingest_file(
             return _load(conn, run_id, feed, delivery_date, path, name, sha, size, ctx, sample_bytes)
     except FileDefect as defect:
         return record("rejected", f"{feed.name}/{delivery_date}/{name}: {defect}")
+    except psycopg.DataError as exc:  # a value the parsers let through but PostgreSQL refused
+        reason = str(exc).strip().splitlines()[0]
+        return record("rejected", f"{feed.name}/{delivery_date}/{name}: database refused a value: {reason}")
 
 
 def _load(

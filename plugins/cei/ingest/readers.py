@@ -76,6 +76,9 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
         sample = raw.read(sample_bytes)
         if not sample.strip():
             raise FileDefect("empty file: no header")
+        if len(sample) == sample_bytes and b"\n" in sample:
+            # A full sample may end inside a multi-byte character: detect on whole lines only.
+            sample = sample[: sample.rindex(b"\n") + 1]
         encoding = detect_encoding(sample)
         raw.seek(0)
         text = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
@@ -91,7 +94,8 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
             start = reader.line_num + 1
             try:
                 for fields in reader:
-                    if fields and any(f.strip() for f in fields):
+                    # An empty line is not a record; a row of empty fields is (it is quarantined).
+                    if fields:
                         values = dict(zip(header, fields))
                         defect = None
                         if len(fields) != len(header):
@@ -109,6 +113,8 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
 
 @contextmanager
 def _jsonl_records(feed: Feed, path: Path) -> Iterator[OpenedFile]:
+    if path.stat().st_size == 0:
+        raise FileDefect("empty file")
     with path.open("rb") as raw:
 
         def records() -> Iterator[SourceRecord]:

@@ -112,8 +112,19 @@ def parse_month(raw: Any) -> date | None:
     return None if day is None else date(day.year, day.month, 1)
 
 
+# Beyond any real yuan amount or count; keeps a typo (or a hostile 1e300) out of the warehouse.
+MAX_ABS_NUMBER = Decimal(10) ** 15
+
+
 def parse_decimal(raw: Any) -> Decimal | None:
     """`1,234.50`, ` 12 `, 12, 12.5 → Decimal; thousands separators must group by three."""
+    value = _decimal(raw)
+    if value is not None and abs(value) >= MAX_ABS_NUMBER:
+        raise Defect("bad_number", f"out of range: {raw}")
+    return value
+
+
+def _decimal(raw: Any) -> Decimal | None:
     if isinstance(raw, bool):
         raise Defect("bad_number", str(raw))
     if isinstance(raw, int):

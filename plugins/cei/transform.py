@@ -40,7 +40,8 @@ def run_dbt(command: list[str], *, as_of: datetime | None = None, s: cfg.Setting
         "--log-path", str(target.parent / "logs"),
     ]
     if as_of is not None:
-        args += ["--vars", json.dumps({"as_of": as_of.strftime("%Y-%m-%d %H:%M:%S")})]
+        local = as_of.astimezone(cfg.LOCAL_TZ)
+        args += ["--vars", json.dumps({"as_of": local.strftime("%Y-%m-%d %H:%M:%S")})]
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # never read a previous invocation's results
     proc = subprocess.run(args, env=dbt_env(s), capture_output=True, text=True, check=False)

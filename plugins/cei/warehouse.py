@@ -108,16 +108,18 @@ def exclusive(conn: psycopg.Connection, what: str) -> Iterator[None]:
 # Tables the platform owns. dbt owns staging / intermediate / marts.
 
 LINEAGE_COLUMNS = (
-    ("load_file_id", "bigint not null"),  # meta.load_files
+    ("load_file_id", "bigint not null references meta.load_files"),
     ("delivery_date", "date not null"),
     ("source_row", "integer not null"),
-    ("row_hash", "text not null"),  # md5 of the typed values: exact duplicates share it
+    ("row_hash", "text not null"),  # exact duplicates share it (cei.ingest.load)
     ("warnings", "text[] not null default '{}'"),  # field defects: `<code>:<column>`
 )
 
 
 def raw_table_ddl(feed: Feed) -> sql.Composed:
     cols = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in LINEAGE_COLUMNS]
+    # Feed columns stay nullable: the parser enforces "required", and the raw suites in
+    # expectations/ check it independently rather than the table refusing a whole file.
     cols += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in feed.stored_columns]
     table = sql.Identifier(cfg.RAW, feed.table)
     return sql.SQL(

@@ -186,13 +186,16 @@ def _load(
                 copy.write_row((rec.row_number, [], code, detail, original, *empty_values))
 
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    # Without a newest-wins column, delivery order decides the latest state, so a report delivered
+    # again on a later night (say A, then B, then A once more) is a new version, not a duplicate.
+    hashed = cols if feed.newest_wins else sql.SQL("{}, {}").format(sql.Literal(delivery_date), cols)
     loaded = conn.execute(
         sql.SQL(
             "insert into {table} (load_file_id, delivery_date, source_row, row_hash, warnings, {cols})"
-            " select %s, %s, source_row, md5(row({cols})::text), warnings, {cols}"
+            " select %s, %s, source_row, md5(row({hashed})::text), warnings, {cols}"
             " from _stage where q_code is null order by source_row"
             " on conflict (row_hash) do nothing"
-        ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols),
+        ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols, hashed=hashed),
         (file_id, delivery_date),
     ).rowcount
     conn.execute(

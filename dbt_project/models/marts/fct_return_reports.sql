@@ -1,0 +1,32 @@
+-- Offline no-reason-return monthly reports (线下无理由退货), one row per enterprise and reporting
+-- month in the latest report as of the run, with its assessment unit.
+
+with
+
+reports as (
+
+    select * from {{ ref('int_return_reports_latest') }}
+
+),
+
+final as (
+
+    select
+        enterprise_uscc,
+        report_month,
+        enterprise_name,
+        region_code,
+        unit_code,
+        committed_on,
+        return_items,
+        refund_amount,
+        field_warnings,
+        version_count,
+        load_file_id,
+        delivery_date,
+        source_row
+    from reports
+
+)
+
+select * from final

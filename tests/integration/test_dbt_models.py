@@ -1,0 +1,212 @@
+"""The dbt project against a real PostgreSQL: hand-made raw rows → `dbt build` → the marts.
+
+Every case is written out here so the expected figures can be checked by hand:
+newest-wins across deliveries, versions delivered after the as-of, 平潭 apart from 福州,
+local-time month boundaries, and which callbacks count for 消费维权满意率.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from cei import settings, warehouse
+
+AS_OF = "2026-04-05 23:59:59"  # delivery date 2026-04-05 (indicators.md: D 23:59:59 local)
+UNITS = {"350100", "350200", "350300", "350400", "350500", "350600", "350700", "350800", "350900", "350128"}
+
+
+def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF) -> str:
+    """`dbt build` on the database at `url`; returns dbt's output, fails the test on error."""
+    params = warehouse.libpq_params(url)
+    env = {
+        **os.environ,
+        "CEI_PG_HOST": params["host"],
+        "CEI_PG_PORT": params["port"],
+        "CEI_PG_USER": params["user"],
+        "CEI_PG_PASSWORD": params["password"],
+        "CEI_PG_DBNAME": params["dbname"],
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    project = str(settings.DBT_PROJECT_DIR)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")), "build",
+            "--project-dir", project,
+            "--profiles-dir", project,
+            "--target-path", str(tmp_path / "dbt-target"),
+            "--log-path", str(tmp_path / "dbt-logs"),
+            "--vars", json.dumps({"as_of": as_of}),
+        ],
+        env=env, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+class Raw:
+    """Writes raw rows the way ingestion does: a run, ledger rows, then rows with lineage."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.run_id = conn.execute(
+            "insert into meta.pipeline_runs (delivery_dates, as_of) values (%s, %s) returning run_id",
+            ([date(2026, 4, 5)], "2026-04-05 23:59:59+08:00"),
+        ).fetchone()[0]
+        self.files: dict[tuple[str, str], int] = {}
+        self.rows = 0
+
+    def file(self, feed: str, delivered: str) -> int:
+        if (feed, delivered) not in self.files:
+            self.files[(feed, delivered)] = self.conn.execute(
+                "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256, status)"
+                " values (%s, %s, %s, %s, %s, 'loaded') returning file_id",
+                (self.run_id, feed, delivered, f"{feed}-{delivered}.dat", f"sha-{feed}-{delivered}"),
+            ).fetchone()[0]
+        return self.files[(feed, delivered)]
+
+    def insert(self, table: str, feed: str, delivered: str, **values) -> None:
+        self.rows += 1
+        row = {
+            "load_file_id": self.file(feed, delivered),
+            "delivery_date": delivered,
+            "source_row": self.rows + 1,
+            "row_hash": f"hash-{self.rows}",
+            **values,
+        }
+        columns = ", ".join(row)
+        marks = ", ".join(["%s"] * len(row))
+        self.conn.execute(f"insert into raw.{table} ({columns}) values ({marks})", list(row.values()))
+
+    def work_order(self, wid, delivered, *, region, closed=None, callback=None,
+                   updated="2026-03-01 09:00:00+08:00") -> None:
+        self.insert(
+            "hotline_work_orders", "hotline", delivered,
+            work_order_id=wid, kind="投诉", channel="12315热线",
+            registered_at="2026-02-20 09:00:00+08:00", accepted_at="2026-02-21 09:00:00+08:00",
+            closed_at=closed, updated_at=updated, region_code=region, respondent_name="某商店",
+            is_tourism=False, recovered_loss=100, outcome="调解成功" if closed else None,
+            callback=callback, consumer_phone_hmac=f"hmac-of-a-phone-{wid}",
+        )
+
+
+def load_cases(conn: psycopg.Connection) -> None:
+    raw = Raw(conn)
+    wo = raw.work_order
+    # 福州市 (350100), March: 满意 and 基本满意 satisfied, 不满意 rated; 无法联系, no callback and
+    # an open order are in neither.
+    wo("W01", "2026-03-31", region="350102", closed="2026-03-10 10:00:00+08:00", callback="满意")
+    wo("W02", "2026-03-31", region="350102", closed="2026-03-11 10:00:00+08:00", callback="基本满意")
+    wo("W03", "2026-03-31", region="350121", closed="2026-03-12 10:00:00+08:00", callback="不满意")
+    wo("W04", "2026-03-31", region="350102", closed="2026-03-13 10:00:00+08:00", callback="无法联系")
+    wo("W05", "2026-03-31", region="350102", closed="2026-03-14 10:00:00+08:00", callback=None)
+    wo("W06", "2026-03-31", region="350102")
+    # 平潭 (region 350128) is unit 350128, not 福州市. Closed 2026-03-31 23:30 local → March.
+    wo("W07", "2026-03-31", region="350128", closed="2026-03-15 10:00:00+08:00", callback="满意")
+    wo("W08", "2026-04-01", region="350128", closed="2026-03-31 23:30:00+08:00", callback="不满意")
+    # Closed 2026-04-01 00:30 local (still March in UTC) → 福州市, April. Region = prefecture code.
+    wo("W09", "2026-04-01", region="350100", closed="2026-03-31 16:30:00+00:00", callback="满意")
+    # 厦门市 (350200), newest-wins. W10: the later 更新时间 wins although delivered earlier.
+    wo("W10", "2026-04-02", region="350203", closed="2026-03-20 10:00:00+08:00", callback="不满意",
+       updated="2026-03-20 10:00:00+08:00")
+    wo("W10", "2026-04-01", region="350203", closed="2026-03-20 10:00:00+08:00", callback="满意",
+       updated="2026-03-21 10:00:00+08:00")
+    # W11: equal 更新时间 → the later delivery wins (不满意).
+    wo("W11", "2026-04-01", region="350203", closed="2026-03-22 10:00:00+08:00", callback="满意",
+       updated="2026-03-22 10:00:00+08:00")
+    wo("W11", "2026-04-02", region="350203", closed="2026-03-22 10:00:00+08:00", callback="不满意",
+       updated="2026-03-22 10:00:00+08:00")
+    # W12: the newer version was delivered after the as-of date: not seen yet (满意 stands).
+    wo("W12", "2026-03-31", region="350203", closed="2026-03-25 10:00:00+08:00", callback="满意",
+       updated="2026-03-25 10:00:00+08:00")
+    wo("W12", "2026-04-10", region="350203", closed="2026-03-25 10:00:00+08:00", callback="不满意",
+       updated="2026-04-09 10:00:00+08:00")
+    # 泉州市 (350500): the first closed order, February → the grid starts in February.
+    wo("W13", "2026-03-31", region="350583", closed="2026-02-27 10:00:00+08:00", callback="满意")
+
+    # One key per other feed, each with two versions.
+    for delivered, status, updated in (("2026-04-01", "处理中", "2026-03-30 10:00:00+08:00"),
+                                       ("2026-04-02", "和解成功", "2026-04-01 10:00:00+08:00")):
+        raw.insert("odr_disputes", "odr", delivered, dispute_id="D1", enterprise_uscc="91350100M000100000",
+                   region_code="350128", filed_at="2026-03-29 10:00:00+08:00", status=status,
+                   closed_at=None if status == "处理中" else "2026-04-01 10:00:00+08:00", updated_at=updated)
+    for delivered, items in (("2026-04-01", 5), ("2026-04-03", 7)):
+        raw.insert("return_reports", "returns", delivered, enterprise_uscc="91350100M000100000",
+                   region_code="350702", report_month="2026-03-01", return_items=items, refund_amount=100)
+    for delivered, result, updated in (("2026-04-01", "不合格", "2026-03-30 10:00:00+08:00"),
+                                       ("2026-04-02", "合格", "2026-04-01 10:00:00+08:00")):
+        raw.insert("inspection_samples", "inspection", delivered, sample_id="S1", sampled_on="2026-03-15",
+                   region_code="350102", channel="网络平台", result=result, updated_at=updated)
+
+
+def test_build_on_an_empty_warehouse(warehouse_url, tmp_path):
+    dbt_build(warehouse_url, tmp_path)
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from marts.mart_indicator_monthly").fetchone() == (0,)
+        assert conn.execute("select count(*) from marts.fct_work_orders").fetchone() == (0,)
+        assert conn.execute("select count(*) from marts.dim_unit").fetchone() == (10,)
+
+
+def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):
+    with psycopg.connect(warehouse_url) as conn:
+        load_cases(conn)
+    dbt_build(warehouse_url, tmp_path)
+
+    with psycopg.connect(warehouse_url) as conn:
+        rows = conn.execute(
+            "select unit_code, to_char(month, 'YYYY-MM'), numerator, denominator, value"
+            " from marts.mart_indicator_monthly where indicator_code = 'satisfaction_rate'"
+        ).fetchall()
+        # Every unit × every month from the first closed order (Feb) to the as-of month (Apr).
+        assert len(rows) == 30
+        assert {(r[0], r[1]) for r in rows} == {(u, m) for u in UNITS for m in ("2026-02", "2026-03", "2026-04")}
+        figures = {(unit, month): (num, den, None if value is None else float(value))
+                   for unit, month, num, den, value in rows}
+        assert figures[("350100", "2026-03")] == (2, 3, pytest.approx(2 / 3))
+        assert figures[("350128", "2026-03")] == (1, 2, 0.5)
+        assert figures[("350200", "2026-03")] == (2, 3, pytest.approx(2 / 3))
+        assert figures[("350100", "2026-04")] == (1, 1, 1)
+        assert figures[("350500", "2026-02")] == (1, 1, 1)
+        nonzero = {k for k, (_, den, _) in figures.items() if den}
+        assert nonzero == {("350100", "2026-03"), ("350128", "2026-03"), ("350200", "2026-03"),
+                           ("350100", "2026-04"), ("350500", "2026-02")}
+        assert all(num == den == 0 and value is None for k, (num, den, value) in figures.items() if k not in nonzero)
+        assert conn.execute(
+            "select distinct unit_name from marts.mart_indicator_monthly where unit_code = '350128'"
+        ).fetchall() == [("平潭综合实验区",)]
+
+        # One row per work order, in its latest state as of the run.
+        work_orders = conn.execute(
+            "select work_order_id, unit_code, callback, delivery_date::text, version_count"
+            " from marts.fct_work_orders order by work_order_id"
+        ).fetchall()
+        assert [w[0] for w in work_orders] == [f"W{n:02d}" for n in range(1, 14)]
+        latest = {w[0]: w[1:] for w in work_orders}
+        assert latest["W07"][0] == latest["W08"][0] == "350128"
+        assert latest["W03"][0] == latest["W09"][0] == "350100"
+        assert latest["W10"] == ("350200", "满意", "2026-04-01", 2)
+        assert latest["W11"] == ("350200", "不满意", "2026-04-02", 2)
+        assert latest["W12"] == ("350200", "满意", "2026-03-31", 1)
+
+        assert conn.execute("select dispute_id, status, unit_code from marts.fct_odr_disputes").fetchall() == [
+            ("D1", "和解成功", "350128")]
+        assert conn.execute("select return_items, unit_code from marts.fct_return_reports").fetchall() == [
+            (7, "350700")]
+        assert conn.execute("select sample_id, inspection_result, unit_code from marts.fct_inspection_samples"
+                            ).fetchall() == [("S1", "合格", "350100")]
+
+        # No personal data in the analysts' schema; analysts read marts and nothing else.
+        columns = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts'")}
+        assert not {c for c in columns if "phone" in c or "hmac" in c or "consumer" in c}
+        assert conn.execute(
+            "select has_table_privilege('cei_analyst', 'marts.mart_indicator_monthly', 'select'),"
+            " has_schema_privilege('cei_analyst', 'staging', 'usage')"
+        ).fetchone() == (True, False)

@@ -88,3 +88,29 @@ def test_a_second_writer_is_refused_not_interleaved(warehouse_url, tmp_path):
         )
         assert conn.execute("select count(*) from meta.load_files").fetchone()[0] == 0
     assert pipeline.ingest(pipeline.start(str(tmp_path), ["2026-07-01"]))["per_feed"]["hotline"]["rows_loaded"] == 10
+
+
+PEAK = (
+    "import resource; from cei import pipeline; pipeline.ingest(pipeline.start({landing!r}, ['2026-07-01']));"
+    " print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def _peak_rss_kib(landing: Path) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK.format(landing=str(landing))], env=os.environ.copy(), capture_output=True,
+        text=True, check=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+def test_memory_stays_bounded_as_a_file_grows(warehouse_url, tmp_path):
+    """Records stream from the file into COPY: a file 20x larger must not cost 20x the memory."""
+    write_orders(tmp_path / "small" / "hotline" / "2026-07-01" / "orders.csv", 5_000)
+    write_orders(tmp_path / "large" / "hotline" / "2026-07-01" / "orders.csv", 100_000)
+    small = _peak_rss_kib(tmp_path / "small")
+    large_file_kib = (tmp_path / "large" / "hotline" / "2026-07-01" / "orders.csv").stat().st_size // 1024
+    large = _peak_rss_kib(tmp_path / "large")
+    # the large file alone is ~17 MiB; reading it whole would add at least that much
+    print(f"peak RSS {small} KiB (5k rows) vs {large} KiB (100k rows, file {large_file_kib} KiB)")
+    assert large - small < large_file_kib / 4, (small, large, large_file_kib)

@@ -162,3 +162,18 @@ def test_missing_landing_and_bad_date_are_clear_errors(warehouse_url, tmp_path):
         pipeline.start(str(tmp_path / "nowhere"), ["2026-07-01"])
     with pytest.raises(CeiError, match="bad date"):
         pipeline.start(str(tmp_path), ["2026-13-01"])
+
+
+def test_all_dates_twice_with_every_defect_class_changes_nothing(warehouse_url, tmp_path):
+    from cei import synthetic
+
+    synthetic.generate(tmp_path, scale=300, days=8, defect_rate=0.05)
+    dates = [d.isoformat() for d in pipeline.delivery_dates_present(tmp_path)]
+    first = pipeline.ingest(pipeline.start(str(tmp_path), dates))
+    with warehouse.connect() as conn:
+        before = _snapshot(conn)
+    second = pipeline.ingest(pipeline.start(str(tmp_path), dates))
+    with warehouse.connect() as conn:
+        assert _snapshot(conn) == before
+    assert first["files_processed"] == second["files_already_processed"] > 0
+    assert second["files_processed"] == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,20 @@ def test_generated_feeds_to_satisfaction_rate_and_idempotent_rerun(warehouse_url
             for feed, table in [("hotline", "fct_work_orders"), ("odr", "fct_odr_disputes"),
                                 ("returns", "fct_return_reports"), ("inspection", "fct_inspection_samples")]
         }
+        # newest wins: the latest state of each feed, as the generator modelled it
+        kinds = dict(conn.execute("select kind, count(*) from marts.fct_work_orders group by 1").fetchall())
+        outcomes = dict(conn.execute(
+            "select coalesce(outcome, 'open'), count(*) from marts.fct_work_orders group by 1").fetchall())
+        odr_status = dict(conn.execute("select status, count(*) from marts.fct_odr_disputes group by 1").fetchall())
+        returns = conn.execute("select sum(return_items), sum(refund_amount) from marts.fct_return_reports").fetchone()
+        inspection = dict(conn.execute(
+            "select sales_channel || '/' || inspection_result, count(*) from marts.fct_inspection_samples group by 1"
+        ).fetchall())
+    latest = {feed: t.latest for feed, t in truth.feeds.items()}
+    assert (kinds, outcomes) == (latest["hotline"]["kind"], latest["hotline"]["outcome"])
+    assert odr_status == latest["odr"]["status"]
+    assert returns == (latest["returns"]["return_items"], Decimal(latest["returns"]["refund_amount"]))
+    assert inspection == latest["inspection"]["channel_result"]
     assert ledger == {
         (f.feed, f.delivery_date, f.file_name): (f.status, f.rows_read, f.rows_loaded, f.rows_quarantined,
                                                  f.rows_duplicate, f.rows_warned)

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 from cei import settings as cfg
 from cei.feeds.model import Feed
 from cei.ingest.readers import FileDefect, open_records
-from cei.ingest.rows import Parsed, RowContext, masked_original, parse_record
+from cei.ingest.rows import Parsed, RowContext, masked_original, row_parser
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +174,10 @@ def _load(
         sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     empty_values = (None,) * len(columns)
+    parse = row_parser(feed, ctx)
     with open_records(feed, path, sample_bytes) as opened, conn.cursor().copy(copy_sql) as copy:
         for rec in opened.records:
-            outcome = None if rec.defect else parse_record(feed, rec.values, ctx)
+            outcome = None if rec.defect else parse(rec.values)
             if isinstance(outcome, Parsed):
                 copy.write_row((rec.row_number, outcome.warnings, None, None, None,
                                 *(outcome.values[c] for c in columns)))

@@ -7,7 +7,7 @@ field is nulled and a warning code is kept with the row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,31 +33,26 @@ class RowContext:
     pii_secret: bytes
 
 
-def _parse_value(col: Column, raw: Any, ctx: RowContext) -> Any:
-    kind = col.kind
-    if kind is Kind.TEXT:
-        return v.clean_text(raw)
-    if kind is Kind.TIMESTAMP:
-        return v.parse_timestamp(raw)
-    if kind is Kind.DATE:
-        return v.parse_date(raw)
-    if kind is Kind.MONTH:
-        return v.parse_month(raw)
-    if kind is Kind.DECIMAL:
-        return v.parse_decimal(raw)
-    if kind is Kind.INTEGER:
-        return v.parse_integer(raw)
-    if kind is Kind.ENUM:
-        return v.parse_enum(raw, col.choices)
-    if kind is Kind.FLAG:
-        return v.parse_flag(raw)
-    if kind is Kind.REGION:
-        return v.parse_region(raw, ctx.valid_regions)
-    if kind is Kind.USCC:
-        return v.parse_uscc(raw)
-    if kind is Kind.PHONE:
-        return v.keyed_phone_hash(raw, ctx.pii_secret)
-    raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
+Parser = Callable[[Any, RowContext], Any]
+
+_PARSERS: dict[Kind, Parser] = {
+    Kind.TEXT: lambda raw, ctx: v.clean_text(raw),
+    Kind.TIMESTAMP: lambda raw, ctx: v.parse_timestamp(raw),
+    Kind.DATE: lambda raw, ctx: v.parse_date(raw),
+    Kind.MONTH: lambda raw, ctx: v.parse_month(raw),
+    Kind.DECIMAL: lambda raw, ctx: v.parse_decimal(raw),
+    Kind.INTEGER: lambda raw, ctx: v.parse_integer(raw),
+    Kind.FLAG: lambda raw, ctx: v.parse_flag(raw),
+    Kind.REGION: lambda raw, ctx: v.parse_region(raw, ctx.valid_regions),
+    Kind.USCC: lambda raw, ctx: v.parse_uscc(raw),
+    Kind.PHONE: lambda raw, ctx: v.keyed_phone_hash(raw, ctx.pii_secret),
+}
+
+
+def _parser(col: Column) -> Parser:
+    if col.kind is Kind.ENUM:
+        return lambda raw, ctx: v.parse_enum(raw, col.choices)
+    return _PARSERS[col.kind]
 
 
 # Defects that quarantine the row even when the column is optional: the row cannot be
@@ -65,31 +60,44 @@ def _parse_value(col: Column, raw: Any, ctx: RowContext) -> Any:
 # 办结时间 would turn a closed work order into an open one.
 _ALWAYS_ROW_DEFECTS = frozenset({"bad_enum", "unknown_region", "bad_timestamp", "bad_date", "bad_month"})
 
+RowParser = Callable[[Mapping[str, Any]], "Parsed | Quarantined"]
+
+
+def row_parser(feed: Feed, ctx: RowContext) -> RowParser:
+    """A parser for the feed's records: columns and their parsers are worked out once, here,
+    not once per row (a file has millions of rows)."""
+    steps = tuple((c.source, c.name, _parser(c), c.required, c.non_negative) for c in feed.stored_columns)
+    checks = feed.row_checks
+
+    def parse(record: Mapping[str, Any]) -> Parsed | Quarantined:
+        out: dict[str, Any] = {}
+        warnings: list[str] = []
+        for source, name, parse_value, required, non_negative in steps:
+            raw = record.get(source)
+            try:
+                value = parse_value(raw, ctx)
+            except v.Defect as d:
+                if required or d.code in _ALWAYS_ROW_DEFECTS:
+                    return Quarantined(d.code, f"{name}: {d.detail}")
+                warnings.append(f"{d.code}:{name}")
+                value = None
+            if value is None and required:
+                return Quarantined("missing_required", name)
+            if non_negative and value is not None and value < 0:
+                return Quarantined("negative_value", f"{name}: {raw}")
+            out[name] = value
+        for check in checks:
+            code = check(out)
+            if code:
+                return Quarantined(code, check.__name__)
+        return Parsed(out, warnings)
+
+    return parse
+
 
 def parse_record(feed: Feed, record: Mapping[str, Any], ctx: RowContext) -> Parsed | Quarantined:
-    out: dict[str, Any] = {}
-    warnings: list[str] = []
-    for col in feed.columns:
-        if not col.stored:
-            continue
-        raw = record.get(col.source)
-        try:
-            value = _parse_value(col, raw, ctx)
-        except v.Defect as d:
-            if col.required or d.code in _ALWAYS_ROW_DEFECTS:
-                return Quarantined(d.code, f"{col.name}: {d.detail}")
-            warnings.append(f"{d.code}:{col.name}")
-            value = None
-        if value is None and col.required:
-            return Quarantined("missing_required", col.name)
-        if col.non_negative and value is not None and value < 0:
-            return Quarantined("negative_value", f"{col.name}: {raw}")
-        out[col.name] = value
-    for check in feed.row_checks:
-        code = check(out)
-        if code:
-            return Quarantined(code, check.__name__)
-    return Parsed(out, warnings)
+    """One record (tests and one-off checks; loading a file uses `row_parser` once per file)."""
+    return row_parser(feed, ctx)(record)
 
 
 def masked_original(feed: Feed, record: Mapping[str, Any], ctx: RowContext) -> dict[str, Any]:

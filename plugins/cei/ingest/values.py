@@ -11,7 +11,7 @@ import hmac
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from hashlib import sha256
+from functools import lru_cache
 from typing import Any
 
 from stdnum.cn import uscc as _uscc
@@ -46,6 +46,7 @@ _TIMESTAMP = re.compile(
 )
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", re.ASCII)
 _MONTH = re.compile(r"(\d{4})(?:[-/](\d{1,2})|年(\d{1,2})月)", re.ASCII)
+_NON_DIGITS = re.compile(r"[^0-9]")
 _NUMBER = re.compile(r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?", re.ASCII)
 
 
@@ -63,8 +64,19 @@ def parse_timestamp(raw: Any) -> datetime | None:
     if isinstance(raw, datetime):  # a spreadsheet cell
         return raw if raw.tzinfo else raw.replace(tzinfo=LOCAL_TZ)
     text = clean_text(raw)
-    if text is None:
-        return None
+    return None if text is None else _timestamp_from_text(text)
+
+
+@lru_cache(maxsize=1 << 16)  # versions of one record repeat their timestamps across deliveries
+def _timestamp_from_text(text: str) -> datetime:
+    if (
+        len(text) == 19 and text[4] == "-" and text[10] == " " and text[13] == ":" and text[16] == ":"
+        and text.isascii()
+    ):  # the commonest form, `2026-03-15 09:12:33`: the C parser is several times faster
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
+        except ValueError:
+            pass  # the general parser below gives the reason code
     m = _TIMESTAMP.fullmatch(text)
     if not m:
         raise Defect("bad_timestamp", text)
@@ -184,8 +196,11 @@ def parse_region(raw: Any, valid_codes: frozenset[str]) -> str | None:
 def parse_uscc(raw: Any) -> str | None:
     """GB 32100-2015 unified social credit code, check digit verified by python-stdnum."""
     text = clean_text(raw)
-    if text is None:
-        return None
+    return None if text is None else _uscc_from_text(text)
+
+
+@lru_cache(maxsize=1 << 16)  # the same enterprises recur night after night
+def _uscc_from_text(text: str) -> str:
     try:
         return _uscc.validate(text.upper())
     except Exception as exc:  # stdnum raises its own ValidationError subclasses
@@ -201,8 +216,8 @@ def keyed_phone_hash(raw: Any, secret: bytes) -> str | None:
     text = clean_text(raw)
     if text is None:
         return None
-    digits = re.sub(r"\D", "", text)
+    digits = text if text.isascii() and text.isdigit() else _NON_DIGITS.sub("", text)
     for prefix in ("0086", "86"):
         if len(digits) == len(prefix) + 11 and digits.startswith(prefix):
             digits = digits[len(prefix):]
-    return hmac.new(secret, (digits or text).encode(), sha256).hexdigest()
+    return hmac.digest(secret, (digits or text).encode(), "sha256").hex()

@@ -6,10 +6,25 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
 1. **start** — opens a run in `meta.pipeline_runs` (as-of = last delivery date 23:59:59 local);
 2. **ingest** — loads every file of the four feeds from `<landing>/<feed>/<YYYY-MM-DD>/`
    into `raw`, bad rows into `quarantine`, every file and count into the `meta.load_files` ledger;
-3. **gate_feeds** — Great Expectations suites in `expectations/` on the batches just loaded;
-   a critical failure stops here, so nothing downstream runs on bad data;
-4. **build** — `dbt build` (seeds, models, tests) up to the analysts' `marts`;
-5. **finish** — marks the run succeeded.
+3. **gate_feeds** — Great Expectations suites `expectations/raw_<feed>.json` on the batches just
+   loaded (rows, ledger shares, volume against the trailing 7 nights), inside PostgreSQL;
+4. **build** — `dbt build` (seeds, models, tests) with the marts written into the build schema
+   `marts__build`: nothing analysts read changes yet;
+5. **gate_marts** — Great Expectations suites `expectations/marts.<table>.json` on `marts__build`
+   (duplicate keys, units missing from a period, rates outside [0, 1], index outside [0, 100] …);
+6. **publish** — swaps `marts__build` in as `marts` in one transaction and re-grants the
+   analysts' role: only a run whose gates passed becomes what analysts and exports read;
+7. **export** — refreshes the provincial assessment export (CSV, XLSX, manifest) of every
+   period the night's data touched, into `CEI_EXPORT_DIR`; a final period is never overwritten
+   (a changed figure writes `assessment_<P>.rev<N>.*`);
+8. **finish** — marks the run succeeded.
+
+**Write–audit–publish.** A critical expectation failing in either gate fails its task with a
+one-line message for the data steward (feed or mart, expectation, observed vs expected); the
+tasks after it do not run, the run is marked failed in `meta.pipeline_runs`, and yesterday's
+`marts` stay published and readable. Every result is in `meta.quality_results`, each suite's
+outcome in `meta.quality_gates`, and the validations as Data Docs under `CEI_HOME/data_docs`;
+`cei status` summarises them.
 
 The scheduled run at 02:00 Asia/Shanghai on day D+1 processes delivery date D (files that
 arrived during the night of D). Trigger with conf `{"landing": "...", "delivery_dates": [...]}`
@@ -73,18 +88,41 @@ def cei_nightly():
         return pipeline.build(cei_run)
 
     @task
+    def gate_marts(cei_run: int) -> dict:
+        from cei import pipeline
+
+        return pipeline.gate_marts(cei_run)
+
+    @task
+    def publish(cei_run: int) -> dict:
+        from cei import pipeline
+
+        return pipeline.publish(cei_run)
+
+    @task
+    def export(cei_run: int) -> dict:
+        from cei import pipeline
+
+        return pipeline.export(cei_run)
+
+    @task
     def finish(cei_run: int) -> dict:
         from cei import pipeline
 
         return pipeline.finish(cei_run)
 
     # `cei_run` is the warehouse's run id (meta.pipeline_runs); Airflow reserves `run_id`.
+    # Every task depends on the one before (default trigger rule all_success): a failed gate
+    # leaves everything after it unrun.
     cei_run = start()
     loaded = ingest(cei_run)
     gated = gate_feeds(cei_run)
     built = build(cei_run)
+    audited = gate_marts(cei_run)
+    published = publish(cei_run)
+    exported = export(cei_run)  # reads the published marts only
     done = finish(cei_run)
-    loaded >> gated >> built >> done
+    loaded >> gated >> built >> audited >> published >> exported >> done
 
 
 cei_nightly()

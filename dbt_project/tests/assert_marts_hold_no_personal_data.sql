@@ -7,6 +7,11 @@
 -- depends_on: {{ ref('mart_indicator_monthly') }}
 -- depends_on: {{ ref('dim_region') }}
 -- depends_on: {{ ref('dim_unit') }}
+-- depends_on: {{ ref('dim_date') }}
+-- depends_on: {{ ref('dim_indicator') }}
+-- depends_on: {{ ref('mart_indicator_period') }}
+-- depends_on: {{ ref('mart_indicator_score') }}
+-- depends_on: {{ ref('mart_cei') }}
 
 select
     table_name,

@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cei import status, warehouse
+    from cei import quality, status, warehouse
 
     with warehouse.connect() as conn:
         warehouse.ensure_schema(conn)
@@ -80,6 +80,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for reason in rejected:
             print(f"  {reason}")
         print(f"\nQuality gates of run {run_id}\n" + status.quality_of_run(conn, run_id))
+        print("\n" + status.published_marts(conn))
+        site = quality.docs_locations()[0] / "index.html"
+        if site.exists():
+            print(f"Data Docs (every validation, rendered): {site}")
     return 0
 
 
@@ -95,7 +99,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cei import status, synthetic, warehouse
+    from cei import index_table, status, synthetic, warehouse
 
     s = cfg.load()
     landing = s.home / "demo-landing"
@@ -105,9 +109,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("running the nightly pipeline through Airflow for every delivery date …")
     cmd_run(argparse.Namespace(landing=str(landing), all=True, date=None))
     with warehouse.connect(s) as conn:
-        shown = status.satisfaction_table(conn)
-    if shown:
-        print(f"\n{shown[0]}\n{shown[1]}")
+        satisfaction = status.satisfaction_table(conn)
+        index = index_table.latest_quarter_index(conn)
+    if satisfaction:
+        print(f"\n{satisfaction[0]}\n{satisfaction[1]}")
+    if index:
+        quarter, title, text = index
+        print(f"\n{title}\n{text}")
+        exported = sorted(s.export_dir.glob(f"assessment_{quarter}*.xlsx"))
+        print(f"\nassessment export of {quarter}: {exported[-1] if exported else 'not written (see cei status)'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from cei import export, warehouse
+
+    period = export.parse_period(args.period)  # a bad period fails before anything is touched
+    out = Path(args.out) if args.out else export.export_dir()
+    with warehouse.connect() as conn:
+        warehouse.ensure_schema(conn)
+        conn.commit()
+        result = export.export_period(conn, period.text, out)
+    print(result.summary)
+    for d in result.differences:
+        print(f"  {d.unit} {d.code} {d.field}: {d.old or '(empty)'} -> {d.new or '(empty)'}")
     return 0
 
 
@@ -155,6 +180,11 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a sample, run it through Airflow, print the results")
     demo.add_argument("--scale", type=int, default=5000)
     demo.set_defaults(func=cmd_demo)
+
+    ex = sub.add_parser("export", help="the provincial performance-assessment export of one period")
+    ex.add_argument("--period", required=True, help="2026-03 (month), 2026Q1 (quarter) or 2026 (year)")
+    ex.add_argument("--out", help="export folder (default $CEI_EXPORT_DIR, else $CEI_HOME/exports)")
+    ex.set_defaults(func=cmd_export)
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
     wh.add_argument("action", choices=["url", "stop"])

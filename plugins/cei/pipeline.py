@@ -1,9 +1,14 @@
 """The nightly pipeline's steps. The DAG's tasks and the `cei` command both call these.
 
-start → ingest → gate (Great Expectations on the batches just loaded) → build (dbt) → finish.
+start → ingest → gate_feeds (Great Expectations on the batches just loaded) → build (dbt, into
+the build schema `marts__build`) → gate_marts (Great Expectations on the built marts) → publish
+(swap the audited build in as `marts`, one transaction) → finish. This is write–audit–publish:
+analysts and exports read `marts`, which only a run whose gates passed replaces; a run that
+fails anywhere before publish leaves the previous night's marts published and readable.
+
 Each step takes the run id and reads what it needs from `meta.pipeline_runs`, so the steps
 pass nothing but small summaries between them. A step that fails marks the run failed with
-its one-line message before re-raising.
+its one-line message (`<step>: <reason>`, what `cei run` prints) before re-raising.
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ def gate_feeds(run_id: int) -> dict:
     from cei import quality  # GX is heavy: imported only when the gate runs
 
     s = cfg.load()
-    with _step(run_id, "gate"):
+    with _step(run_id, "gate_feeds"):
         url = warehouse.database_url(s)
         with warehouse.connect(s) as conn:
             loaded = conn.execute(
@@ -147,13 +152,56 @@ def gate_feeds(run_id: int) -> dict:
 
 
 def build(run_id: int) -> dict:
+    """`dbt build` (seeds, models, tests) with the marts written into the build schema
+    (warehouse.MARTS_BUILD, emptied first and stamped with the run after): nothing analysts
+    read changes here. dbt's macro generate_schema_name reads CEI_MARTS_SCHEMA."""
     from cei import transform
 
     s = cfg.load()
     with _step(run_id, "build"), warehouse.connect(s, autocommit=True) as conn:
         _, _, run_as_of = _run(conn, run_id)
         with warehouse.exclusive(conn, "dbt build"):
-            return transform.run_dbt(["build"], as_of=run_as_of, s=s)
+            warehouse.prepare_build(conn)
+            summary = transform.run_dbt(["build"], as_of=run_as_of, marts_schema=warehouse.MARTS_BUILD, s=s)
+            warehouse.mark_build(conn, run_id)
+        return {**summary, "schema": warehouse.MARTS_BUILD}
+
+
+def gate_marts(run_id: int) -> dict:
+    """Great Expectations on the marts this run built (`expectations/marts.*.json`), in the
+    build schema; any critical failure stops the run before publish."""
+    from cei import quality
+
+    s = cfg.load()
+    with _step(run_id, "gate_marts"):
+        with warehouse.connect(s) as conn:
+            warehouse.check_build(conn, run_id)
+        return quality.validate_marts(warehouse.database_url(s), run_id, warehouse.MARTS_BUILD)
+
+
+def publish(run_id: int) -> dict:
+    """Swap the audited build in as `marts` (warehouse.publish_marts: one transaction)."""
+    s = cfg.load()
+    with _step(run_id, "publish"), warehouse.connect(s, autocommit=True) as conn:
+        _, _, run_as_of = _run(conn, run_id)
+        with warehouse.exclusive(conn, "publish"):
+            published = warehouse.publish_marts(conn, run_id, run_as_of)
+        log.info("published %d marts of run %s (as of %s)", len(published["published"]), run_id, run_as_of)
+        return published
+
+
+def export(run_id: int) -> dict:
+    """Refresh the assessment export of every period this run's data touched (indicators.md);
+    a final period is never overwritten: a changed figure writes a revision."""
+    from cei.export import refresh_exports
+
+    s = cfg.load()
+    with _step(run_id, "export"):
+        results = refresh_exports(run_id, s.export_dir)
+        return {
+            "out_dir": str(s.export_dir),
+            "periods": {r.period: f"{r.status} {r.action}" for r in results},
+        }
 
 
 def finish(run_id: int) -> dict:

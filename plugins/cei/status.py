@@ -84,14 +84,52 @@ def rejected_files(conn: psycopg.Connection, run_id: int | None = None) -> list[
 
 
 def quality_of_run(conn: psycopg.Connection, run_id: int) -> str:
-    rows = conn.execute(
-        "select suite, severity, count(*), count(*) filter (where not success),"
-        " string_agg(case when not success"
-        "   then expectation || ' (observed ' || coalesce(observed, '?') || ')' end, '; ')"
-        " from meta.quality_results where run_id = %s group by suite, severity order by suite, severity",
+    """The run's gates: one line per suite (feeds gate, then marts gate) with its status
+    (passed | warned | failed | skipped) and note, then every failed expectation with what was
+    observed and what was expected."""
+    gates = conn.execute(
+        "select gate, suite, target, status, evaluated, failed_critical, failed_warning, left(note, 110)"
+        " from meta.quality_gates where run_id = %s"
+        " order by case gate when 'feeds' then 0 else 1 end, checked_at, suite",
         (run_id,),
     ).fetchall()
-    return table(["suite", "severity", "checked", "failed", "failures"], rows)
+    if gates:
+        text = table(
+            ["gate", "suite", "target", "status", "checked", "critical failed", "warnings", "note"], gates
+        )
+    else:  # results recorded before meta.quality_gates existed
+        text = table(
+            ["suite", "severity", "checked", "failed"],
+            conn.execute(
+                "select suite, severity, count(*), count(*) filter (where not success)"
+                " from meta.quality_results where run_id = %s group by suite, severity order by suite, severity",
+                (run_id,),
+            ).fetchall(),
+        )
+    failed = conn.execute(
+        "select severity, target, expectation, left(observed, 110), left(expected, 70)"
+        " from meta.quality_results where run_id = %s and not success"
+        " order by case severity when 'critical' then 0 else 1 end, target, expectation",
+        (run_id,),
+    ).fetchall()
+    if not gates and not failed:
+        return "no quality gate ran"
+    if failed:
+        headers = ["severity", "target", "expectation", "observed", "expected"]
+        text += "\n\nFailed expectations\n" + table(headers, failed)
+    return text
+
+
+def published_marts(conn: psycopg.Connection) -> str:
+    """Which run's marts analysts and exports read now (write–audit–publish)."""
+    row = conn.execute(
+        "select run_id, to_char(as_of at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'),"
+        " to_char(published_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS'), cardinality(tables)"
+        " from meta.marts_publications order by published_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return "Published marts: none yet (no run has passed its gates)"
+    return f"Published marts: run {row[0]}, as of {row[1]}, published {row[2]} ({row[3]} tables)"
 
 
 def satisfaction_table(conn: psycopg.Connection) -> tuple[str, str] | None:

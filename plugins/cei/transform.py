@@ -9,8 +9,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from cei import calendar, warehouse
 from cei import settings as cfg
-from cei import warehouse
 from cei.errors import CeiError
 
 
@@ -28,8 +28,30 @@ def dbt_env(s: cfg.Settings) -> dict[str, str]:
     }
 
 
-def run_dbt(command: list[str], *, as_of: datetime | None = None, s: cfg.Settings | None = None) -> dict:
-    """`dbt <command>` in a child process; raises CeiError naming the first failed node."""
+def dbt_vars(s: cfg.Settings, as_of: datetime | None = None) -> dict[str, str | int]:
+    """The project's vars from the settings: the statutory day counts, and the run's as-of."""
+    out: dict[str, str | int] = {
+        "deadline_complaint_accept_days": s.deadline_complaint_accept_days,
+        "deadline_complaint_mediation_days": s.deadline_complaint_mediation_days,
+        "deadline_report_verify_days": s.deadline_report_verify_days,
+        "deadline_odr_days": s.deadline_odr_days,
+    }
+    if as_of is not None:
+        out["as_of"] = as_of.astimezone(cfg.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return out
+
+
+def run_dbt(
+    command: list[str],
+    *,
+    as_of: datetime | None = None,
+    marts_schema: str | None = None,
+    s: cfg.Settings | None = None,
+) -> dict:
+    """`dbt <command>` in a child process; raises CeiError naming the first failed node.
+
+    `marts_schema` redirects the marts models (write–audit–publish builds into a build schema;
+    dbt's generate_schema_name reads CEI_MARTS_SCHEMA)."""
     s = s or cfg.load()
     target = s.dbt_target_dir
     args = [
@@ -39,12 +61,16 @@ def run_dbt(command: list[str], *, as_of: datetime | None = None, s: cfg.Setting
         "--target-path", str(target),
         "--log-path", str(target.parent / "logs"),
     ]
-    if as_of is not None:
-        local = as_of.astimezone(cfg.LOCAL_TZ)
-        args += ["--vars", json.dumps({"as_of": local.strftime("%Y-%m-%d %H:%M:%S")})]
+    args += ["--vars", json.dumps(dbt_vars(s, as_of))]
+    # The working-day calendar dbt reads (reference.calendar_days) is the installed library's.
+    with warehouse.connect(s, autocommit=True) as conn:
+        calendar.refresh_calendar(conn)
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # never read a previous invocation's results
-    proc = subprocess.run(args, env=dbt_env(s), capture_output=True, text=True, check=False)
+    env = dbt_env(s)
+    if marts_schema:
+        env["CEI_MARTS_SCHEMA"] = marts_schema
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if not results_file.exists():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
         raise CeiError(f"dbt {command[0]} did not run: {tail[0]}")

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from cei import settings as cfg
-from cei.errors import RunLocked, WarehouseError
+from cei.errors import CeiError, RunLocked, WarehouseError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
 
@@ -180,6 +180,24 @@ create table if not exists meta.quality_results (
     expected      text,
     checked_at    timestamptz not null default now()
 );
+create table if not exists meta.quality_gates (
+    run_id           bigint not null references meta.pipeline_runs,
+    gate             text not null,  -- feeds | marts
+    suite            text not null,
+    target           text not null,  -- a feed, or a published mart marts.<table>
+    status           text not null,  -- passed | warned | failed | skipped
+    evaluated        integer not null,
+    failed_critical  integer not null,
+    failed_warning   integer not null,
+    note             text,  -- e.g. why a suite was skipped, or a first night without volume history
+    checked_at       timestamptz not null default now()
+);
+create table if not exists meta.marts_publications (
+    run_id        bigint not null references meta.pipeline_runs,
+    published_at  timestamptz not null default now(),
+    as_of         timestamptz not null,  -- the as-of of the figures analysts now read
+    tables        text[] not null
+);
 create table if not exists quarantine.quarantined_rows (
     load_file_id  bigint not null references meta.load_files,
     feed          text not null,
@@ -189,6 +207,28 @@ create table if not exists quarantine.quarantined_rows (
     original      jsonb not null  -- as delivered, with personal data masked
 );
 create index if not exists quarantined_rows_file_ix on quarantine.quarantined_rows (load_file_id);
+create table if not exists meta.exports (  -- the assessment export's registry (cei.export)
+    export_id       bigserial primary key,
+    period          text not null,  -- 2026-03 | 2026Q1 | 2026
+    period_type     text not null,  -- month | quarter | year
+    status          text not null,  -- provisional | final
+    revision        integer not null default 0,  -- 0: assessment_<P>.*; N: assessment_<P>.rev<N>.*
+    out_dir         text not null,
+    csv_name        text not null,
+    csv_sha256      text not null,
+    xlsx_name       text not null,
+    xlsx_sha256     text not null,
+    manifest_name   text not null,
+    rows            integer not null,
+    as_of           timestamptz not null,
+    run_id          bigint references meta.pipeline_runs,
+    figures_sha256  text not null,
+    figures         jsonb,  -- of a final export: unit_code -> code -> field -> published text
+    differences     jsonb,           -- of a revision: [{unit, code, field, old, new}]
+    generated_at    timestamptz not null
+);
+create unique index if not exists exports_final_uix on meta.exports (out_dir, period, revision)
+    where status = 'final';
 """
 
 
@@ -216,3 +256,164 @@ def _ensure_analyst_role(conn: psycopg.Connection) -> None:
             sql.Identifier(cfg.MARTS), role
         )
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Write–audit–publish of the marts.
+#
+# dbt builds the marts into MARTS_BUILD (the `marts_schema` var read by
+# dbt_project/macros/generate_schema_name.sql), the marts gate (cei.quality.validate_marts)
+# audits them there, and publish_marts swaps them in, in one transaction. Analysts and exports
+# read `marts`, which therefore changes only when a whole build passed its gate: a failing night
+# leaves the previous night's marts in place and readable.
+
+MARTS_BUILD = f"{cfg.MARTS}__build"
+MARTS_PREVIOUS = f"{cfg.MARTS}__previous"
+PUBLISH_LOCK_TIMEOUT = "60s"  # how long publishing waits for analysts' queries on the old marts
+_SCHEMA_LOCK = 0x0CE0  # the one ensure_schema takes: creating and renaming schemas never interleave
+
+
+def _marker(run_id: int) -> str:
+    return f"cei run {int(run_id)}"
+
+
+def prepare_build(conn: psycopg.Connection) -> None:
+    """An empty build schema for this run's dbt build: a table of an earlier build (or of a model
+    since removed) must never be published with this one."""
+    conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(MARTS_BUILD)))
+
+
+def mark_build(conn: psycopg.Connection, run_id: int) -> None:
+    """Stamp the build schema with the run that built it (checked by the gate and by publish)."""
+    conn.execute(
+        sql.SQL("comment on schema {} is {}").format(
+            sql.Identifier(MARTS_BUILD), sql.Literal(_marker(run_id) + ": built, not published")
+        )
+    )
+
+
+def check_build(conn: psycopg.Connection, run_id: int) -> None:
+    """The build schema exists and was built by `run_id`: another run may have rebuilt it since."""
+    row = conn.execute(
+        "select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = %s", (MARTS_BUILD,)
+    ).fetchone()
+    if row is None:
+        raise CeiError(f"nothing to publish: schema {MARTS_BUILD} does not exist (the build did not run)")
+    if not (row[0] or "").startswith(_marker(run_id) + ":"):
+        raise CeiError(
+            f"schema {MARTS_BUILD} holds another build ({(row[0] or 'unmarked').split(':')[0]}), not run {run_id}'s;"
+            " nothing was published: run the night again"
+        )
+
+
+def check_audited(conn: psycopg.Connection, run_id: int) -> None:
+    """The marts gate ran on this run's build (its latest attempt) and no suite failed: publish
+    never trusts the caller to have run the gate (defence in depth behind the DAG's order)."""
+    suites, failed = conn.execute(
+        "select count(*), count(*) filter (where status = 'failed') from meta.quality_gates"
+        " where run_id = %s and gate = 'marts' and checked_at = (select max(checked_at)"
+        " from meta.quality_gates where run_id = %s and gate = 'marts')",
+        (run_id, run_id),
+    ).fetchone()
+    if not suites:
+        raise CeiError(f"nothing published: the marts gate has not audited run {run_id}'s build")
+    if failed:
+        raise CeiError(f"nothing published: the marts gate failed {failed} suite(s) of run {run_id}'s build")
+
+
+def _relations(conn: psycopg.Connection, schema: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') order by c.relname",
+            (schema,),
+        )
+    ]
+
+
+# (dependent view, relation it reads) pairs across a schema boundary, from the views' rewrite rules.
+_VIEW_DEPENDENCIES = """
+select distinct dn.nspname || '.' || dc.relname, rn.nspname || '.' || rc.relname
+from pg_depend d
+join pg_rewrite w on d.classid = 'pg_rewrite'::regclass and d.objid = w.oid
+join pg_class dc on dc.oid = w.ev_class
+join pg_namespace dn on dn.oid = dc.relnamespace
+join pg_class rc on d.refclassid = 'pg_class'::regclass and d.refobjid = rc.oid
+join pg_namespace rn on rn.oid = rc.relnamespace
+where dc.oid <> rc.oid and {condition}
+order by 1, 2
+"""
+
+
+def publish_problems(conn: psycopg.Connection) -> list[str]:
+    """Why swapping the schemas would break something, or []:
+    - a view in the build schema that reads outside it (e.g. an intermediate view) would publish
+      that relation's *next* state ungated, and die when dbt next replaces it (drop … cascade);
+    - a view elsewhere that reads the published marts would be dropped with the old schema."""
+    problems = [
+        f"{view} reads {source} outside the marts (materialize it as a table)"
+        for view, source in conn.execute(
+            _VIEW_DEPENDENCIES.format(condition="dn.nspname = %s and rn.nspname not in (%s, 'pg_catalog',"
+                                      " 'information_schema')"),
+            (MARTS_BUILD, MARTS_BUILD),
+        )
+    ]
+    problems += [
+        f"{view} reads {source} and would be dropped with the previous marts"
+        for view, source in conn.execute(
+            _VIEW_DEPENDENCIES.format(condition="rn.nspname = %s and dn.nspname <> %s"), (cfg.MARTS, cfg.MARTS)
+        )
+    ]
+    return [p.replace(MARTS_BUILD + ".", cfg.MARTS + ".", 1) for p in problems]
+
+
+def publish_marts(conn: psycopg.Connection, run_id: int, as_of: object) -> dict:
+    """Swap the audited build in as `marts`, in ONE transaction:
+
+        alter schema marts rename to marts__previous;
+        alter schema marts__build rename to marts;
+        grant usage / select to cei_analyst (+ default privileges) on the new marts;
+        drop schema marts__previous cascade;
+
+    Tables move with their schema (references are by object, not by name), so nothing is copied
+    and readers see either the old marts or the new, never a mix. Refuses, changing nothing, when
+    the build is not this run's, is empty, or views cross the schema boundary (publish_problems),
+    or the marts gate did not pass it (check_audited), or when analysts' queries hold the old marts
+    longer than PUBLISH_LOCK_TIMEOUT."""
+    marts, build, previous = (sql.Identifier(n) for n in (cfg.MARTS, MARTS_BUILD, MARTS_PREVIOUS))
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(PUBLISH_LOCK_TIMEOUT)))
+            conn.execute("select pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            check_build(conn, run_id)
+            check_audited(conn, run_id)
+            tables = _relations(conn, MARTS_BUILD)
+            if not tables:
+                raise CeiError(f"nothing to publish: dbt built no table in {MARTS_BUILD}")
+            problems = publish_problems(conn)
+            if problems:
+                raise CeiError("cannot publish the marts: " + "; ".join(problems))
+            replaced = _relations(conn, cfg.MARTS)
+            exists = conn.execute("select 1 from pg_namespace where nspname = %s", (cfg.MARTS,)).fetchone()
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+            if exists:
+                conn.execute(sql.SQL("alter schema {} rename to {}").format(marts, previous))
+            conn.execute(sql.SQL("alter schema {} rename to {}").format(build, marts))
+            conn.execute(
+                sql.SQL("comment on schema {} is {}").format(
+                    marts, sql.Literal(f"{_marker(run_id)}: published, as of {as_of}")
+                )
+            )
+            _ensure_analyst_role(conn)
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+            conn.execute(
+                "insert into meta.marts_publications (run_id, as_of, tables) values (%s, %s, %s)",
+                (run_id, as_of, tables),
+            )
+    except psycopg.errors.LockNotAvailable:
+        raise CeiError(
+            f"publishing waited {PUBLISH_LOCK_TIMEOUT} for queries on the published marts to end; nothing"
+            " changed (yesterday's marts are still published): run the night again"
+        ) from None
+    return {"run_id": run_id, "published": tables, "dropped": sorted(set(replaced) - set(tables))}

@@ -17,14 +17,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cei import settings, warehouse
+from cei import calendar, settings, warehouse
 
 AS_OF = "2026-04-05 23:59:59"  # delivery date 2026-04-05 (indicators.md: D 23:59:59 local)
 UNITS = {"350100", "350200", "350300", "350400", "350500", "350600", "350700", "350800", "350900", "350128"}
 
 
 def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF) -> str:
-    """`dbt build` on the database at `url`; returns dbt's output, fails the test on error."""
+    """`dbt build` on the database at `url`; returns dbt's output, fails the test on error.
+    Like transform.run_dbt, the working-day calendar is written from the library first."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        calendar.refresh_calendar(conn)
     params = warehouse.libpq_params(url)
     env = {
         **os.environ,
@@ -152,6 +155,12 @@ def test_build_on_an_empty_warehouse(warehouse_url, tmp_path):
         assert conn.execute("select count(*) from marts.mart_indicator_monthly").fetchone() == (0,)
         assert conn.execute("select count(*) from marts.fct_work_orders").fetchone() == (0,)
         assert conn.execute("select count(*) from marts.dim_unit").fetchone() == (10,)
+        for mart in ("mart_indicator_period", "mart_indicator_score", "mart_cei"):
+            assert conn.execute(f"select count(*) from marts.{mart}").fetchone() == (0,), mart
+        assert conn.execute("select count(*) from marts.dim_indicator").fetchone() == (17,)
+        first, last = calendar.supported_years()
+        assert conn.execute("select min(date_day), max(date_day) from marts.dim_date").fetchone() == (
+            date(first, 1, 1), date(last, 12, 31))
 
 
 def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):

@@ -1,8 +1,9 @@
-"""The Great Expectations gate on raw hotline batches, against a real PostgreSQL.
+"""The Great Expectations gates on raw feed batches, against a real PostgreSQL.
 
-Batches are written straight into meta.load_files and raw.hotline_work_orders by SQL, so each
-test states exactly the defect it plants. GX itself is slow to import (seconds, once per
-session); a validation then takes well under a second.
+Batches are written straight into meta.load_files, raw.<feed table> and
+quarantine.quarantined_rows by SQL, so each test states exactly the defect it plants. GX itself
+is slow to import (seconds, once per session); a validation then takes about a second.
+The marts gate and write–audit–publish are in test_publish.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from cei import quality
 from cei.errors import GateFailed
+from cei.feeds import FEEDS
 from cei.settings import LOCAL_TZ
 
 SUITE = json.loads(quality.suite_path("hotline").read_text(encoding="utf-8"))
@@ -52,6 +54,59 @@ def order(**overrides) -> dict:
     return row
 
 
+def dispute(**overrides) -> dict:
+    """A clean raw ODR row."""
+    n = next(_ids)
+    return {
+        "dispute_id": f"ODR{n:06d}",
+        "enterprise_uscc": "91350100M000100000",
+        "enterprise_name": "某电商有限公司",
+        "region_code": "350200",
+        "filed_at": T0,
+        "closed_at": T0 + timedelta(days=3),
+        "status": "和解成功",
+        "amount": 300,
+        "updated_at": T0 + timedelta(days=3),
+        "warnings": [],
+        **overrides,
+    }
+
+
+def report(**overrides) -> dict:
+    """A clean raw returns row (one enterprise's month)."""
+    n = next(_ids)
+    return {
+        "enterprise_name": "某商场",
+        "enterprise_uscc": f"91350100M{n:09d}",
+        "region_code": "350500",
+        "report_month": datetime(2026, 6, 1).date(),
+        "committed_on": None,
+        "return_items": 12,
+        "refund_amount": 860,
+        "warnings": [],
+        **overrides,
+    }
+
+
+def sample(**overrides) -> dict:
+    """A clean raw inspection row (one sampled batch)."""
+    n = next(_ids)
+    return {
+        "sample_id": f"CJ{n:06d}",
+        "sampled_on": datetime(2026, 6, 20).date(),
+        "region_code": "350100",
+        "product_category": "儿童玩具",
+        "channel": "网络平台",
+        "platform_name": "某平台",
+        "enterprise_name": "某玩具店",
+        "result": "合格",
+        "failed_items": None,
+        "updated_at": T0,
+        "warnings": [],
+        **overrides,
+    }
+
+
 def new_run(conn) -> int:
     return conn.execute(
         "insert into meta.pipeline_runs (delivery_dates, as_of) values ('{2026-07-05}', %s) returning run_id",
@@ -59,23 +114,42 @@ def new_run(conn) -> int:
     ).fetchone()[0]
 
 
-def load_file(conn, run_id: int, rows: list[dict], *, quarantined: int = 0, duplicate: int = 0, feed="hotline"):
-    """A ledger row as ingestion would leave it, and its rows in raw. Returns the file id."""
+def load_file(conn, run_id: int, rows: list[dict], *, quarantined: int = 0, duplicate: int = 0, feed="hotline",
+              day: str = "2026-07-05", unknown_region: int = 0):
+    """A ledger row as ingestion would leave it, its rows in raw and its quarantined rows
+    (`unknown_region` of them with that reason, the rest `bad_enum`). Returns the file id."""
+    quarantined += unknown_region
     file_id = conn.execute(
         "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256, status,"
         " rows_read, rows_loaded, rows_quarantined, rows_duplicate)"
-        " values (%s, %s, '2026-07-05', %s, %s, 'loaded', %s, %s, %s, %s) returning file_id",
-        (run_id, feed, f"orders-{uuid.uuid4().hex[:8]}.csv", uuid.uuid4().hex,
+        " values (%s, %s, %s, %s, %s, 'loaded', %s, %s, %s, %s) returning file_id",
+        (run_id, feed, day, f"{feed}-{uuid.uuid4().hex[:8]}.csv", uuid.uuid4().hex,
          len(rows) + quarantined + duplicate, len(rows), quarantined, duplicate),
     ).fetchone()[0]
     for i, row in enumerate(rows, start=2):  # row 1 is the header
         cols = list(row)
         conn.execute(
-            "insert into raw.hotline_work_orders (load_file_id, delivery_date, source_row, row_hash,"
-            f" {', '.join(cols)}) values (%s, '2026-07-05', %s, %s, {', '.join(['%s'] * len(cols))})",
-            (file_id, i, uuid.uuid4().hex, *row.values()),
+            f"insert into raw.{FEEDS[feed].table} (load_file_id, delivery_date, source_row, row_hash,"
+            f" {', '.join(cols)}) values (%s, %s, %s, %s, {', '.join(['%s'] * len(cols))})",
+            (file_id, day, i, uuid.uuid4().hex, *row.values()),
+        )
+    for j in range(quarantined):
+        conn.execute(
+            "insert into quarantine.quarantined_rows (load_file_id, feed, source_row, reason_code, original)"
+            " values (%s, %s, %s, %s, '{}')",
+            (file_id, feed, len(rows) + 2 + j, "unknown_region" if j < unknown_region else "bad_enum"),
         )
     return file_id
+
+
+def earlier_nights(conn, run_id: int, rows_read: dict[str, int], feed: str = "hotline") -> None:
+    """Ledger rows of earlier delivery dates (the volume history); their rows are not needed."""
+    for day, n in rows_read.items():
+        conn.execute(
+            "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256, status, rows_read,"
+            " rows_loaded) values (%s, %s, %s, %s, %s, 'loaded', %s, %s)",
+            (run_id, feed, day, f"{feed}-{day}.csv", uuid.uuid4().hex, n, n),
+        )
 
 
 @pytest.fixture
@@ -146,10 +220,16 @@ CRITICAL_CASES = {
         "closed_at >= registered_at",
     ),
     "too many rows quarantined": (
-        {"rows": [order() for _ in range(8)], "quarantined": 2},
-        "expect_column_max_to_be_between(load_files.batch_quarantined_share)",
-        ["0.2"],
-        "max(batch_quarantined_share) <= 0.05",
+        {"rows": [order() for _ in range(45)], "quarantined": 5},
+        "expect_column_values_to_be_between(load_files.batch_quarantined_share)",
+        ["0.1 over the 1 files together"],
+        "batch_quarantined_share <= 0.05 or null where batch_rows_read >= 50",
+    ),
+    "a county's rows quarantined for an unknown region": (
+        {"rows": [order() for _ in range(58)], "unknown_region": 2},
+        "expect_column_values_to_be_between(load_files.batch_unknown_region_share)",
+        ["0.0333 over the 1 files together"],
+        "batch_unknown_region_share <= 0.02 or null where batch_rows_read >= 50",
     ),
 }
 
@@ -159,7 +239,8 @@ def test_a_critical_failure_stops_the_gate_with_a_message_for_the_steward(
     warehouse_url, db, case, expectation, observed, expected
 ):
     run_id = new_run(db)
-    file_id = load_file(db, run_id, case["rows"], quarantined=case.get("quarantined", 0))
+    file_id = load_file(db, run_id, case["rows"], quarantined=case.get("quarantined", 0),
+                        unknown_region=case.get("unknown_region", 0))
 
     with pytest.raises(GateFailed) as failed:
         quality.validate_feed_batches(warehouse_url, run_id, "hotline", [file_id])
@@ -171,9 +252,10 @@ def test_a_critical_failure_stops_the_gate_with_a_message_for_the_steward(
     assert "observed " in message and all(o in message for o in observed)
     assert f"expected {expected}" in message
     # Recorded before raising: every expectation, the failed one as a critical failure.
-    recorded = {r[2]: r for r in results(db, run_id)}
-    assert len(recorded) == N_EXPECTATIONS
-    _, _, _, severity, success, obs, exp = recorded[expectation]
+    rows = results(db, run_id)
+    assert len(rows) == N_EXPECTATIONS
+    assert [r[2] for r in rows if not r[4] and r[3] == "critical"] == [expectation]
+    _, _, _, severity, success, obs, exp = next(r for r in rows if r[2] == expectation and r[3] == "critical")
     assert (severity, success) == ("critical", False)
     assert all(o in obs for o in observed) and exp.startswith(expected)
 
@@ -270,3 +352,162 @@ def test_the_gate_works_over_a_unix_socket_url(socket_url):
             "select count(*), count(*) filter (where not success) from meta.quality_results where run_id = %s",
             (run_id,),
         ).fetchone() == (2 * N_EXPECTATIONS, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Volume against the trailing 7-night median (the `volume` asset)
+
+WEEK = {f"2026-07-{d:02d}": 100 for d in range(1, 8)}  # the week before: 100 rows read a night
+VOLUME = "expect_column_values_to_be_between(volume.volume_ratio)"
+
+
+def volume_results(conn, run_id: int) -> dict[str, tuple]:
+    """severity → (success, observed, expected) of the two volume expectations."""
+    return {r[3]: (r[4], r[5], r[6]) for r in results(conn, run_id) if r[2] == VOLUME}
+
+
+def test_a_collapsed_night_stops_the_gate(warehouse_url, db):
+    run_id = new_run(db)
+    earlier_nights(db, run_id, WEEK)
+    tonight = load_file(db, run_id, [order() for _ in range(3)], day="2026-07-08")  # 3 % of the median
+
+    with pytest.raises(GateFailed) as failed:
+        quality.validate_feed_batches(warehouse_url, run_id, "hotline", [tonight], docs=None)
+
+    message = str(failed.value)
+    assert VOLUME in message and "trailing 7-night median" in message
+    assert "delivery_date=2026-07-08 rows_read=3 trailing_median=100: 0.03" in message
+    assert "expected volume_ratio >= 0.05 or null where trailing_median >= 20" in message
+    assert volume_results(db, run_id)["critical"][0] is False
+
+
+@pytest.mark.parametrize(("rows", "critical", "warning"), [(8, True, False), (60, True, True)], ids=["quiet", "normal"])
+def test_a_quiet_night_only_warns_and_a_normal_night_passes(warehouse_url, db, rows, critical, warning):
+    run_id = new_run(db)
+    earlier_nights(db, run_id, WEEK)
+    tonight = load_file(db, run_id, [order() for _ in range(rows)], day="2026-07-08")
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [tonight], docs=None)
+
+    assert summary["success"] is True
+    got = volume_results(db, run_id)
+    assert (got["critical"][0], got["warning"][0]) == (critical, warning)
+    assert [f["expectation"] for f in summary["failed_warning"]] == ([] if warning else [VOLUME])
+
+
+def test_the_first_night_has_no_history_and_passes_with_a_note(warehouse_url, db):
+    run_id = new_run(db)
+    first = load_file(db, run_id, [order() for _ in range(3)], day="2026-07-01")
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [first], docs=None)
+
+    assert summary["success"] is True and summary["failed_warning"] == []
+    assert summary["note"] == (
+        "volume not compared for 2026-07-01: no earlier delivery date with loads (first night of the feed)"
+    )
+    success, observed, _ = volume_results(db, run_id)["critical"]
+    assert success is True and observed.startswith("nothing to check: no earlier delivery date with loads")
+    assert db.execute(
+        "select status, note from meta.quality_gates where run_id = %s", (run_id,)
+    ).fetchone() == ("passed", summary["note"])
+
+
+def test_a_tiny_trailing_median_is_not_compared(warehouse_url, db):
+    run_id = new_run(db)
+    earlier_nights(db, run_id, {day: 10 for day in WEEK})  # median 10 rows: a ratio would be noise
+    tonight = load_file(db, run_id, [order()], day="2026-07-08")
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [tonight], docs=None)
+
+    assert summary["success"] is True and "note" not in summary
+    assert volume_results(db, run_id)["critical"][:2] == (
+        True, "nothing to check: no earlier delivery date with loads to compare with (the feed's first nights),"
+        " or a trailing median under 20 rows",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Shares of the rows read: quiet under the thresholds, and not judged on tiny nights
+
+
+def test_shares_under_the_thresholds_pass(warehouse_url, db):
+    run_id = new_run(db)
+    file_id = load_file(db, run_id, [order() for _ in range(57)], quarantined=2, unknown_region=1)  # 5 %, 1.7 %
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [file_id], docs=None)
+
+    assert summary["success"] is True and summary["failed_warning"] == []
+
+
+def test_shares_of_a_tiny_night_only_warn_per_file(warehouse_url, db):
+    run_id = new_run(db)
+    file_id = load_file(db, run_id, [order() for _ in range(8)], unknown_region=2)  # 20 % of 10 rows
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [file_id], docs=None)
+
+    assert summary["success"] is True
+    assert [f["expectation"] for f in summary["failed_warning"]] == [
+        "expect_column_values_to_be_between(load_files.quarantined_share)"
+    ]
+    observed = {r[2]: r[5] for r in results(db, run_id) if r[3] == "critical"}
+    assert observed["expect_column_values_to_be_between(load_files.batch_unknown_region_share)"].startswith(
+        "nothing to check: the night's files read fewer than 50 rows"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The other three feeds: each suite passes clean batches and stops on a broken one
+
+OTHER_FEEDS = {
+    "odr": (
+        dispute, {"status": "已关闭"},
+        "expect_column_values_to_be_in_set(status)", "in {处理中, 和解成功, 和解失败, 转行政调解}",
+    ),
+    "returns": (
+        report, {"return_items": -3},
+        "expect_column_values_to_be_between(return_items)", "return_items >= 0",
+    ),
+    "inspection": (
+        sample, {"result": "待定"},
+        "expect_column_values_to_be_in_set(result)", "in {合格, 不合格}",
+    ),
+}
+
+
+@pytest.mark.parametrize(("feed", "case"), OTHER_FEEDS.items(), ids=OTHER_FEEDS)
+def test_every_feed_suite_passes_clean_batches_and_stops_a_broken_one(warehouse_url, db, feed, case):
+    make, defect, expectation, expected = case
+    suite_size = len(json.loads(quality.suite_path(feed).read_text(encoding="utf-8"))["expectations"])
+    run_id = new_run(db)
+    clean = load_file(db, run_id, [make(), make(), make()], feed=feed)
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, feed, [clean], docs=None)
+
+    assert summary["success"] is True and summary["failed_critical"] == [] and summary["failed_warning"] == []
+    assert summary["evaluated"] == suite_size
+
+    broken = load_file(db, run_id, [make(), make(**defect)], feed=feed)
+    with pytest.raises(GateFailed) as failed:
+        quality.validate_feed_batches(warehouse_url, run_id, feed, [broken], docs=None)
+    message = str(failed.value)
+    assert message.startswith(f"quality gate failed for feed {feed}: ") and expectation in message
+    assert f"expected {expected}" in message and "1 of 2 rows" in message
+    assert db.execute(
+        "select status, failed_critical from meta.quality_gates where run_id = %s and suite = %s"
+        " order by checked_at", (run_id, f"raw_{feed}"),
+    ).fetchall() == [("passed", 0), ("failed", 1)]
+
+
+def test_validation_is_rendered_as_data_docs(warehouse_url, db, tmp_path):
+    run_id = new_run(db)
+    file_id = load_file(db, run_id, [order(), order()])
+    site, store = tmp_path / "data_docs", tmp_path / "gx" / "validations"
+
+    summary = quality.validate_feed_batches(warehouse_url, run_id, "hotline", [file_id], docs=(site, store))
+
+    assert summary["data_docs"] == (site / "index.html").as_uri()
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "raw_hotline.rows" in index and "raw_hotline.load_files" in index
+    pages = sorted(p.relative_to(site).parts[:4] for p in (site / "validations").rglob("*.html"))
+    assets = ("load_files", "rows", "volume")
+    assert pages == [("validations", "raw_hotline", asset, f"run-{run_id}") for asset in assets]

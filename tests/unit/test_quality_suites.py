@@ -1,6 +1,7 @@
 """The quality suite files in expectations/: they parse, and every expectation is reviewable."""
 
 import json
+import re
 
 import pytest
 
@@ -10,17 +11,31 @@ from cei.feeds import FEEDS
 from cei.settings import EXPECTATIONS_DIR
 
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
+RAW_SUITES = [p for p in SUITES if p.stem.startswith("raw_")]
+MARTS_SUITES = [p for p in SUITES if p.stem.startswith("marts.")]
+# The published marts every build must have a suite for (indicators.md, analyst-facing marts).
+REQUIRED_MARTS = {"fct_work_orders", "fct_odr_disputes", "fct_return_reports", "fct_inspection_samples",
+                  "mart_indicator_monthly"}
 
 
-def test_there_is_a_suite_for_the_hotline_feed():
-    assert quality.suite_path("hotline") in SUITES
+def test_there_is_a_suite_for_every_feed_and_published_mart():
+    assert {quality.suite_path(feed) for feed in FEEDS} == set(RAW_SUITES)
+    marts = {quality.load_suite(p).target: quality.load_suite(p) for p in MARTS_SUITES}
+    assert set(marts) >= REQUIRED_MARTS
+    assert not any(marts[t].optional for t in REQUIRED_MARTS), "a required mart's suite may not be skipped"
+    # Contract marts that dbt may not build yet: present, and explicitly optional.
+    assert {"mart_indicator_period", "mart_cei"} <= set(marts)
+    assert set(RAW_SUITES) | set(MARTS_SUITES) == set(SUITES), "every suite file is raw_<feed> or marts.<table>"
 
 
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
-def test_suite_file_parses_and_names_a_feed(path):
+def test_suite_file_parses_and_names_what_it_checks(path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["name"] == path.stem
-    assert path.stem.startswith("raw_") and path.stem.removeprefix("raw_") in FEEDS
+    if path.stem.startswith("raw_"):
+        assert path.stem.removeprefix("raw_") in FEEDS
+    else:
+        assert doc["meta"]["table"] == "marts." + path.stem.removeprefix("marts.")
     assert doc["expectations"], "a suite with no expectations checks nothing"
 
 
@@ -32,20 +47,61 @@ def test_every_expectation_has_a_severity_a_description_and_a_reason(path):
         assert item.get("severity") in {"critical", "warning"}, label
         assert item.get("description", "").strip(), f"{label}: no description for the steward"
         assert item.get("notes"), f"{label}: no notes justifying it"
-        assert (item.get("meta") or {}).get("asset", "rows") in quality.ASSETS, label
+        suite = quality.load_suite(path)
+        assert (item.get("meta") or {}).get("asset", suite.default_asset) in suite.asset_names, label
 
 
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
 def test_suite_loads_into_valid_gx_expectations_on_existing_columns(path):
     suite = quality.load_suite(path)
-    feed = FEEDS[path.stem.removeprefix("raw_")]
-    quality.check_columns(suite, feed)
-    built = [e for asset in quality.ASSETS for e in quality._gx_expectations(suite, asset)]
+    if suite.kind == "raw":
+        quality.check_columns(suite, FEEDS[suite.target])
+    built = [e for asset in suite.asset_names for e in quality._gx_expectations(suite, asset)]
     assert len(built) == len(suite.expectations)
     # GX's own severity field carries ours.
     assert [e.severity.value for e in built] == [
-        item["severity"] for asset in quality.ASSETS for item in suite.for_asset(asset)
+        item["severity"] for asset in suite.asset_names for item in suite.for_asset(asset)
     ]
+
+
+@pytest.mark.parametrize("path", MARTS_SUITES, ids=lambda p: p.name)
+def test_marts_suites_query_only_the_validated_schema(path):
+    suite = quality.load_suite(path)
+    for name in suite.assets:
+        query = quality.marts_query(suite, name, "marts__build")
+        assert "{schema}" not in query and '"marts__build".' in query
+        assert " marts." not in query, f"{name}: reads the published marts instead of the build"
+    for item in suite.expectations:
+        if item["meta"]["asset"] != quality.TABLE_ASSET:
+            wanted = quality.referenced_columns([item])
+            assert all(c in quality.marts_query(suite, item["meta"]["asset"], "s") for c in wanted), item["type"]
+
+
+def test_the_issue_examples_are_covered_with_their_severity():
+    """Issue 5: what the gates must catch, and how hard."""
+
+    def find(suite: str, column: str, asset: str | None = None) -> list[dict]:
+        loaded = quality.load_suite(EXPECTATIONS_DIR / f"{suite}.json")
+        return [e for e in loaded.expectations
+                if column in quality.referenced_columns([e]) and asset in (None, e["meta"]["asset"])]
+
+    def severities(suite: str, column: str, asset: str | None = None) -> set[str]:
+        return {e["severity"] for e in find(suite, column, asset)}
+
+    for feed in ("hotline", "odr"):  # a collapsed night stops the daily feeds
+        assert "critical" in severities(f"raw_{feed}", "volume_ratio", "volume")
+    assert severities("raw_inspection", "volume_ratio") == {"warning"}
+    for feed in FEEDS:
+        assert "critical" in severities(f"raw_{feed}", "batch_unknown_region_share")
+        assert "critical" in severities(f"raw_{feed}", "batch_quarantined_share")
+    assert severities("marts.mart_indicator_monthly", "units_missing") == {"critical"}
+    assert severities("marts.mart_indicator_monthly", "value", "rates") == {"critical"}
+    assert severities("marts.mart_cei", "score") >= {"critical"}
+    assert severities("marts.mart_indicator_monthly", "change_points") == {"warning"}
+    for table, key in [("fct_work_orders", "work_order_id"), ("fct_odr_disputes", "dispute_id"),
+                       ("fct_inspection_samples", "sample_id"), ("fct_return_reports", "report_month")]:
+        unique = [e for e in find(f"marts.{table}", key) if "unique" in e["type"]]
+        assert [e["severity"] for e in unique] == ["critical"], table
 
 
 def test_hotline_suite_covers_the_contract():
@@ -61,9 +117,9 @@ def test_hotline_suite_covers_the_contract():
     assert "expect_table_row_count_to_be_between" in warning_types
 
 
-def _write(tmp_path, expectations, name="raw_hotline"):
+def _write(tmp_path, expectations, name="raw_hotline", **extra):
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"name": name, "expectations": expectations}), encoding="utf-8")
+    path.write_text(json.dumps({"name": name, "expectations": expectations, **extra}), encoding="utf-8")
     return path
 
 
@@ -123,3 +179,44 @@ def test_batch_ids_are_integers_never_text():
             quality._file_ids(bad)
     query = quality.rows_query(FEEDS["hotline"], [1, 3], ["kind"])
     assert query.endswith("where load_file_id in (1, 3)")
+
+
+ROW_COUNT = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "critical"}
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        ("marts.fct_x", {"assets": {"table": {"query": "select 1 from {schema}.x"}}}, "other than 'table'"),
+        ("marts.fct_x", {"assets": {"bad": {"query": "select 1 from marts.x"}}}, "over {schema}"),
+        ("marts.fct_x", {"assets": {"bad": {"query": "delete from {schema}.x"}}}, "one select statement"),
+        ("marts.fct_x", {"assets": {"bad": {"query": "select 1 from {schema}.x; drop table y"}}}, "one select"),
+        ("marts.Fct-X", {}, "lower_snake_case"),
+        ("elsewhere", {}, "raw_<feed> or marts.<table>"),
+    ],
+)
+def test_a_marts_suite_with_a_bad_name_or_query_asset_is_refused(tmp_path, name, extra, message):
+    with pytest.raises(CeiError, match=re.escape(message)):
+        quality.load_suite(_write(tmp_path, [ROW_COUNT], name=name, **extra))
+
+
+def test_a_marts_expectation_on_an_undeclared_asset_is_refused(tmp_path):
+    item = {**ROW_COUNT, "meta": {"asset": "rates"}}
+    with pytest.raises(CeiError, match=r"meta\.asset"):
+        quality.load_suite(_write(tmp_path, [item], name="marts.fct_x"))
+    ok = quality.load_suite(_write(tmp_path, [item], name="marts.fct_x",
+                                   assets={"rates": {"query": ["select *", "from {schema}.fct_x"]}}))
+    assert ok.kind == "marts" and ok.target == "fct_x" and ok.asset_names == ("table", "rates")
+    assert quality.marts_query(ok, "rates", "marts__build") == 'select *\nfrom "marts__build".fct_x'
+
+
+def test_row_conditions_are_read_for_columns_and_shown_to_the_steward():
+    item = {"type": "expect_column_values_to_be_between", "severity": "critical", "meta": {"asset": "volume"},
+            "kwargs": {"column": "volume_ratio", "min_value": 0.05,
+                       "row_condition": {"type": "comparison", "column": {"name": "trailing_median"},
+                                         "operator": ">=", "parameter": 20}}}
+    assert quality.referenced_columns([item]) == ["volume_ratio", "trailing_median"]
+    conf = quality._gx_expectations(
+        quality.SuiteFile("raw_hotline", EXPECTATIONS_DIR / "raw_hotline.json", (item,)), "volume")[0].configuration
+    assert quality.expectation_id(conf) == "expect_column_values_to_be_between(volume.volume_ratio)"
+    assert quality.expected_text(conf) == "volume_ratio >= 0.05 or null where trailing_median >= 20"

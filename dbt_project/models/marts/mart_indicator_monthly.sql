@@ -3,12 +3,20 @@
 --
 -- Each indicator family is one model in models/intermediate/indicators/ that returns
 -- (unit_code, month, indicator_code, numerator, denominator, value) on the int_unit_months grid.
--- To add a family: write that model, list it below, and add its codes to the accepted values in
--- _marts.yml. A rate has numerator and denominator and value = numerator / denominator (null when
--- the denominator is 0); a count or sum has value = the count or sum and a null denominator.
+-- To add a family: write that model, list it below, add its codes to seeds/ref_indicators.csv
+-- and to the accepted values in _marts.yml. A rate has numerator and denominator and value =
+-- numerator / denominator (null when the denominator is 0); a count or sum has value = the count
+-- or sum and a null denominator.
+
+{{ config(pre_hook=without_jit()) }}
 
 {%- set indicator_families = [
     'int_indicators_monthly__satisfaction',
+    'int_indicators_monthly__efficiency',
+    'int_indicators_monthly__hotline_totals',
+    'int_indicators_monthly__odr',
+    'int_indicators_monthly__returns',
+    'int_indicators_monthly__inspection',
 ] %}
 
 with

@@ -1,8 +1,10 @@
 -- The grid every monthly indicator is reported on: every assessment unit × every local month
--- from the first month with any closed work order up to the as-of month. A unit with no data in
--- a month still gets its row (a rate 0/0 → null, a count 0), so the mart is complete and a
--- missing unit is never mistaken for a missing figure. Empty when no work order is closed yet.
--- When a family with other sources is added, extend `first_months` with its first month.
+-- from the first month any indicator has something to count (a work order registered or closed,
+-- an ODR dispute filed or closed, a returns report's month, a sampled batch) up to the as-of
+-- month. A unit with no data in a month still gets its row (a rate 0/0 → null, a count 0), so
+-- the mart is complete and a missing unit is never mistaken for a missing figure. Empty while
+-- there is no data at all. Every deadline falls after its item's start, so a start month bounds
+-- the deadline months too.
 
 with
 
@@ -12,24 +14,32 @@ units as (
 
 ),
 
-work_orders as (
-
-    select * from {{ ref('int_work_orders_latest') }}
-
-),
-
 first_months as (
 
-    select cast(date_trunc('month', min(closed_at_local)) as date) as first_month
-    from work_orders
-    where closed_at_local is not null
+    select min(least(registered_at_local, closed_at_local)) as first_moment
+    from {{ ref('int_work_orders_latest') }}
+
+    union all
+
+    select min(least(filed_at_local, closed_at_local)) as first_moment
+    from {{ ref('int_odr_disputes_latest') }}
+
+    union all
+
+    select cast(min(report_month) as timestamp) as first_moment
+    from {{ ref('int_return_reports_latest') }}
+
+    union all
+
+    select cast(min(sampled_on) as timestamp) as first_moment
+    from {{ ref('int_inspection_samples_latest') }}
 
 ),
 
 bounds as (
 
     select
-        min(first_month) as first_month,
+        cast(date_trunc('month', min(first_moment)) as date) as first_month,
         {{ as_of_month() }} as last_month
     from first_months
 

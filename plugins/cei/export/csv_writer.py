@@ -1,0 +1,34 @@
+"""assessment_<P>.csv: UTF-8 with BOM, CRLF line ends (RFC 4180, what Excel expects), one row per
+unit × code in unit sort order then the code order of indicators.md, columns exactly
+period,unit_code,unit_name,indicator_code,indicator_name,numerator,denominator,value,score,rank.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from cei.export.catalogue import BY_CODE
+from cei.export.figures import CSV_COLUMNS, FIELDS, Figures
+
+BOM = "\ufeff"
+
+
+def render(figures: Figures) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in figures.rows:
+        writer.writerow(row.csv_values(figures.period.text))
+    return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def parse(data: bytes) -> dict[str, dict[str, dict[str, str]]]:
+    """A published CSV back into the canonical figures (CSV fields only: no rank band)."""
+    text = data.decode("utf-8-sig")
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for rec in csv.DictReader(io.StringIO(text, newline="")):
+        if rec["indicator_code"] not in BY_CODE:
+            continue
+        out.setdefault(rec["unit_code"], {})[rec["indicator_code"]] = {f: rec[f] for f in FIELDS if f in rec}
+    return out

@@ -1,0 +1,400 @@
+"""The marts gate and write–audit–publish, against a real PostgreSQL.
+
+- The marts suites (`expectations/marts.*.json`) on marts written by SQL into a build schema:
+  clean marts pass; each class of defect the issue names is caught with its severity (a unit
+  missing from a month, a rate outside [0, 1], an index outside [0, 100], duplicate business
+  keys, satisfaction jumping month over month); optional marts that dbt does not build are
+  skipped, visibly.
+- `warehouse.publish_marts`: the swap itself, its grants, and what it refuses.
+- One real night that fails its marts gate, through dbt and Airflow: `cei run` exits 1 with the
+  steward's message, and yesterday's published marts are unchanged and readable by analysts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import date, datetime
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from cei import cli, pipeline, quality, synthetic, warehouse
+from cei.errors import CeiError, GateFailed
+from cei.settings import ANALYST_ROLE, EXPECTATIONS_DIR, LOCAL_TZ
+
+BUILD = warehouse.MARTS_BUILD
+UNITS = [
+    ("350100", "福州市"), ("350200", "厦门市"), ("350300", "莆田市"), ("350400", "三明市"), ("350500", "泉州市"),
+    ("350600", "漳州市"), ("350700", "南平市"), ("350800", "龙岩市"), ("350900", "宁德市"),
+    ("350128", "平潭综合实验区"),
+]
+MONTHS = [date(2026, 6, 1), date(2026, 7, 1)]
+
+
+def new_run(conn) -> int:
+    return conn.execute(
+        "insert into meta.pipeline_runs (delivery_dates, as_of) values ('{2026-07-20}', %s) returning run_id",
+        (datetime(2026, 7, 20, 23, 59, 59, tzinfo=LOCAL_TZ),),
+    ).fetchone()[0]
+
+
+def write_marts(conn, schema: str = BUILD, *, optional: bool = True) -> None:
+    """Clean marts, as small as the suites allow, in `schema` (dropped first)."""
+    s = sql.Identifier(schema)
+
+    def run(statement: str, *args) -> None:
+        conn.execute(sql.SQL(statement).format(s=s), args)
+
+    run("drop schema if exists {s} cascade")
+    run("create schema {s}")
+    run("create table {s}.dim_unit (unit_code text, unit_name text, sort_order int)")
+    for i, (code, name) in enumerate(UNITS, 1):
+        run("insert into {s}.dim_unit values (%s, %s, %s)", code, name, i)
+    run("create table {s}.fct_work_orders (work_order_id text, kind text, unit_code text,"
+        " registered_at timestamptz, closed_at timestamptz)")
+    run("insert into {s}.fct_work_orders select 'WO' || n, '投诉', '350100', '2026-07-01 09:00+08',"
+        " '2026-07-03 09:00+08' from generate_series(1, 3) n")
+    run("create table {s}.fct_odr_disputes (dispute_id text, unit_code text, status text, enterprise_uscc text,"
+        " filed_at timestamptz, closed_at timestamptz)")
+    run("insert into {s}.fct_odr_disputes values ('D1', '350200', '和解成功', '91350100M000100000',"
+        " '2026-07-01 09:00+08', '2026-07-02 09:00+08')")
+    run("create table {s}.fct_return_reports (enterprise_uscc text, report_month date, unit_code text,"
+        " return_items int, refund_amount numeric)")
+    run("insert into {s}.fct_return_reports values ('91350100M000100000', '2026-06-01', '350500', 3, 120)")
+    run("create table {s}.fct_inspection_samples (sample_id text, unit_code text, inspection_result text,"
+        " sales_channel text)")
+    run("insert into {s}.fct_inspection_samples values ('CJ1', '350128', '不合格', '网络平台')")
+    run("create table {s}.mart_indicator_monthly (unit_code text, unit_name text, month date,"
+        " indicator_code text, numerator numeric, denominator numeric, value numeric)")
+    for month in MONTHS:
+        for code, name in UNITS:  # 90 % satisfied of 200 rated, every unit, both months
+            run("insert into {s}.mart_indicator_monthly values (%s, %s, %s, 'satisfaction_rate', 180, 200, 0.9),"
+                " (%s, %s, %s, 'recovered_loss_yuan', 1000, null, 1000)", code, name, month, code, name, month)
+    if optional:
+        run("create table {s}.mart_indicator_period as select to_char(month, 'YYYY-MM') as period,"
+            " 'month'::text as period_type, unit_code, unit_name, indicator_code, numerator, denominator, value"
+            " from {s}.mart_indicator_monthly")
+        run("create table {s}.mart_cei (period text, period_type text, unit_code text, unit_name text,"
+            " component_code text, score numeric, rank int, rank_p05 int, rank_p95 int)")
+        for i, (code, name) in enumerate(UNITS, 1):
+            run("insert into {s}.mart_cei values ('2026-07', 'month', %s, %s, 'cei', %s, %s, %s, %s)",
+                code, name, 100 - 10 * (i - 1), i, max(1, i - 1), min(10, i + 1))
+
+
+@pytest.fixture
+def db(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        yield conn
+
+
+def gate(url: str, run_id: int, suites: list[str] | None = None, directory=None) -> dict:
+    """The marts gate on the build schema: every suite, or only the named ones (copied as they are)."""
+    if suites is not None:
+        for name in suites:
+            shutil.copy(EXPECTATIONS_DIR / f"{name}.json", directory / f"{name}.json")
+    return quality.validate_marts(url, run_id, BUILD, directory=directory if suites else None, docs=None)
+
+
+def gates_of(conn, run_id: int) -> dict[str, tuple]:
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "select suite, target, status, failed_critical, failed_warning, note from meta.quality_gates"
+            " where run_id = %s and gate = 'marts'", (run_id,),
+        )
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The marts gate
+
+
+def test_clean_marts_pass_every_suite_and_are_recorded_under_their_published_names(warehouse_url, db):
+    run_id = new_run(db)
+    write_marts(db)
+
+    summary = gate(warehouse_url, run_id)
+
+    assert summary["success"] is True and summary["failed_critical"] == []
+    assert summary["failed_warning"] == [] and summary["skipped"] == []
+    suites = {p.stem for p in quality.marts_suite_paths()}
+    assert set(summary["suites"]) == suites
+    assert {s["status"] for s in summary["suites"].values()} == {"passed"}
+    json.dumps(summary)  # an Airflow XCom
+    recorded = db.execute(
+        "select distinct suite, target from meta.quality_results where run_id = %s", (run_id,)
+    ).fetchall()
+    assert {t for _, t in recorded} == {"marts." + s.removeprefix("marts.") for s in suites}
+    assert db.execute(
+        "select count(*) from meta.quality_results where run_id = %s", (run_id,)
+    ).fetchone()[0] == summary["evaluated"]
+
+
+def test_a_mart_dbt_does_not_build_yet_is_skipped_visibly_and_a_required_one_fails(warehouse_url, db):
+    run_id = new_run(db)
+    write_marts(db, optional=False)
+
+    summary = gate(warehouse_url, run_id)
+
+    assert summary["success"] is True
+    assert summary["skipped"] == ["marts.mart_cei", "marts.mart_indicator_period"]
+    skipped = gates_of(db, run_id)["marts.mart_cei"]
+    assert skipped[:4] == ("marts.mart_cei", "skipped", 0, 0)
+    assert skipped[4] == f"not run: dbt built no mart_cei in {BUILD} (optional until the model exists)"
+
+    db.execute(sql.SQL("drop table {}.fct_odr_disputes").format(sql.Identifier(BUILD)))
+    with pytest.raises(GateFailed) as failed:
+        gate(warehouse_url, run_id)
+    assert str(failed.value) == (
+        "quality gate failed for mart marts.fct_odr_disputes: marts.fct_odr_disputes is built [table_exists]:"
+        f" observed no table fct_odr_disputes in {BUILD}; expected the table built by dbt"
+    )
+
+
+# Each case: the suite it belongs to, the SQL that plants the defect in the clean build, the
+# expectation that must fire, its severity, and text its observed value must contain.
+MARTS_CASES = {
+    "duplicate business key in a fact table": (
+        "marts.fct_work_orders",
+        "insert into {s}.fct_work_orders select * from {s}.fct_work_orders where work_order_id = 'WO2'",
+        "expect_column_values_to_be_unique(work_order_id)", "critical",
+        "2 of 4 rows (50.00%), e.g. work_order_id=WO2",
+    ),
+    "a unit missing from a month": (
+        "marts.mart_indicator_monthly",
+        "delete from {s}.mart_indicator_monthly where unit_code = '350128' and month = '2026-07-01'",
+        "expect_column_values_to_be_between(unit_coverage.units_missing)", "critical",
+        "month=2026-07-01 indicator_code=recovered_loss_yuan missing_units=350128 平潭综合实验区: 1",
+    ),
+    "a rate outside [0, 1]": (
+        "marts.mart_indicator_monthly",
+        "update {s}.mart_indicator_monthly set numerator = 240, value = 1.2"
+        " where unit_code = '350300' and month = '2026-06-01' and indicator_code = 'satisfaction_rate'",
+        "expect_column_values_to_be_between(rates.value)", "critical",
+        "unit_code=350300 month=2026-06-01 indicator_code=satisfaction_rate: 1.2",
+    ),
+    "a rate that is not numerator / denominator": (
+        "marts.mart_indicator_monthly",
+        "update {s}.mart_indicator_monthly set value = 0 where unit_code = '350400'"
+        " and month = '2026-07-01' and indicator_code = 'satisfaction_rate'",
+        "expect_column_values_to_be_in_set(rates.value_is_ratio)", "critical",
+        "unit_code=350400 month=2026-07-01 indicator_code=satisfaction_rate: False",
+    ),
+    "an index outside [0, 100]": (
+        "marts.mart_cei",
+        "update {s}.mart_cei set score = 104.5 where unit_code = '350100'",
+        "expect_column_values_to_be_between(score)", "critical",
+        "1 of 10 rows (10.00%), e.g. period=2026-07 unit_code=350100 component_code=cei: 104.5",
+    ),
+    "satisfaction jumping month over month": (
+        "marts.mart_indicator_monthly",
+        "update {s}.mart_indicator_monthly set numerator = 150, value = 0.75"
+        " where unit_code = '350500' and month = '2026-07-01' and indicator_code = 'satisfaction_rate'",
+        "expect_column_values_to_be_between(satisfaction_change.change_points)", "warning",
+        "unit_code=350500 month=2026-07-01 previous_points=90 rate_points=75: 15",
+    ),
+}
+
+
+@pytest.mark.parametrize(("suite", "plant", "expectation", "severity", "observed"), MARTS_CASES.values(),
+                         ids=MARTS_CASES)
+def test_each_defect_class_is_caught_with_its_severity(
+    warehouse_url, db, tmp_path, suite, plant, expectation, severity, observed
+):
+    run_id = new_run(db)
+    write_marts(db)
+    clean = gate(warehouse_url, run_id, [suite, "marts.dim_unit"], tmp_path)
+    assert clean["success"] is True and clean["failed_warning"] == [], "quiet on clean marts"
+
+    db.execute(sql.SQL(plant).format(s=sql.Identifier(BUILD)))
+    table = "marts." + suite.removeprefix("marts.")
+    if severity == "critical":
+        with pytest.raises(GateFailed) as failed:
+            gate(warehouse_url, run_id, [suite], tmp_path)
+        message = str(failed.value)
+        assert "\n" not in message
+        assert message.startswith(f"quality gate failed for mart {table}: ")
+        assert f"[{expectation}]: observed " in message and observed in message
+        assert gates_of(db, run_id)[suite][1:3] == ("failed", 1)
+    else:
+        summary = gate(warehouse_url, run_id, [suite], tmp_path)
+        assert summary["success"] is True
+        assert [(w["target"], w["expectation"]) for w in summary["failed_warning"]] == [(table, expectation)]
+        assert observed in summary["failed_warning"][0]["observed"]
+        assert gates_of(db, run_id)[suite][1:4] == ("warned", 0, 1)
+    assert db.execute(
+        "select severity from meta.quality_results where run_id = %s and expectation = %s and not success",
+        (run_id, expectation),
+    ).fetchall() == [(severity,)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Publishing: the swap, its grants, and what it refuses
+
+
+def snapshot(conn, schema: str = "marts") -> dict[str, tuple]:
+    """Every table of `schema`: row count and a hash of its rows."""
+    return {
+        t: conn.execute(
+            sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t").format(
+                sql.Identifier(schema, t)
+            )
+        ).fetchone()
+        for (t,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,)
+        )
+    }
+
+
+def audited_build(conn, url: str) -> int:
+    run_id = new_run(conn)
+    write_marts(conn)
+    warehouse.mark_build(conn, run_id)
+    quality.validate_marts(url, run_id, BUILD, docs=None)
+    return run_id
+
+
+def analyst_reads(conn, schema: str, table: str) -> bool:
+    return conn.execute(
+        "select has_schema_privilege(%s, %s, 'usage') and has_table_privilege(%s, %s, 'select')",
+        (ANALYST_ROLE, schema, ANALYST_ROLE, f'"{schema}"."{table}"'),
+    ).fetchone()[0]
+
+
+def test_publish_swaps_the_audited_build_in_and_grants_the_analysts(warehouse_url, db):
+    db.execute("create table marts.stale (x int)")  # yesterday's marts, with a table dbt dropped since
+    run_id = audited_build(db, warehouse_url)
+    built = snapshot(db, BUILD)
+
+    published = warehouse.publish_marts(db, run_id, "2026-07-20 23:59:59+08")
+
+    assert published["dropped"] == ["stale"] and set(published["published"]) == set(built)
+    assert snapshot(db) == built
+    schemas = {r[0]: r[1] for r in db.execute(
+        "select nspname, obj_description(oid, 'pg_namespace') from pg_namespace where nspname like 'marts%%'")}
+    assert set(schemas) == {"marts"}, "build and previous schemas are gone"
+    assert schemas["marts"].startswith(f"cei run {run_id}: published")
+    assert all(analyst_reads(db, "marts", t) for t in built)
+    assert db.execute("select run_id, tables from meta.marts_publications").fetchall() == [
+        (run_id, sorted(built))
+    ]
+
+
+@pytest.mark.parametrize("problem", ["not audited", "gate failed", "another run's build", "view reads outside"])
+def test_publish_refuses_and_changes_nothing(warehouse_url, db, problem):
+    first = audited_build(db, warehouse_url)
+    warehouse.publish_marts(db, first, "2026-07-19 23:59:59+08")
+    before = snapshot(db)
+    run_id = new_run(db)
+    write_marts(db)
+    db.execute(sql.SQL("update {}.dim_unit set unit_name = unit_name || '!'").format(sql.Identifier(BUILD)))
+    warehouse.mark_build(db, run_id)
+    expected = {
+        "not audited": "the marts gate has not audited",
+        "gate failed": "the marts gate failed 1 suite(s)",
+        "another run's build": f"holds another build (cei run {run_id + 1}), not run {run_id}'s",
+        "view reads outside": "marts.v_units reads staging.units outside the marts",
+    }[problem]
+    if problem == "gate failed":
+        db.execute(sql.SQL("insert into {0}.fct_inspection_samples select * from {0}.fct_inspection_samples")
+                   .format(sql.Identifier(BUILD)))
+        with pytest.raises(GateFailed):
+            quality.validate_marts(warehouse_url, run_id, BUILD, docs=None)
+    elif problem != "not audited":
+        quality.validate_marts(warehouse_url, run_id, BUILD, docs=None)
+    if problem == "another run's build":
+        warehouse.mark_build(db, run_id + 1)
+    if problem == "view reads outside":
+        db.execute("create schema if not exists staging")
+        db.execute("create table staging.units as select 1 as n")
+        db.execute(sql.SQL("create view {}.v_units as select * from staging.units").format(sql.Identifier(BUILD)))
+
+    with pytest.raises(CeiError, match=re.escape(expected)):
+        warehouse.publish_marts(db, run_id, "2026-07-20 23:59:59+08")
+
+    assert snapshot(db) == before
+    assert db.execute("select count(*) from meta.marts_publications").fetchone()[0] == 1
+    assert all(analyst_reads(db, "marts", t) for t in before)
+
+
+# ---------------------------------------------------------------------------------------------
+# One real night that fails its marts gate: dbt, then Airflow and `cei run`
+
+
+def marts_as_analyst(conn) -> dict[str, tuple]:
+    """What the analysts' role reads in marts (as that role when we may switch to it)."""
+    if not conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]:
+        assert all(analyst_reads(conn, "marts", t) for t in snapshot(conn))
+        return snapshot(conn)
+    with conn.transaction():
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(ANALYST_ROLE)))
+        seen = snapshot(conn)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("select count(*) from raw.hotline_work_orders")
+    return seen
+
+
+@pytest.mark.slow
+def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(warehouse_url, db, tmp_path, capsys):
+    landing = tmp_path / "landing"
+    synthetic.generate(landing, scale=300, days=4)
+    days = [d.isoformat() for d in pipeline.delivery_dates_present(landing)]
+
+    # Night 1 (the pipeline's own steps, in this process): audited and published.
+    first = pipeline.start(str(landing), days[:3])
+    pipeline.ingest(first)
+    pipeline.gate_feeds(first)
+    pipeline.build(first)
+    pipeline.gate_marts(first)
+    pipeline.publish(first)
+    pipeline.finish(first)
+    published = marts_as_analyst(db)
+    assert published["mart_indicator_monthly"][0] > 0 and published["fct_work_orders"][0] > 0
+
+    # A work order closed before it was registered reaches raw outside ingestion (so the feed gate
+    # never sees it); dbt builds it into fct_work_orders and only the marts gate can stop it.
+    file_id = db.execute(
+        "insert into meta.load_files (run_id, feed, delivery_date, file_name, status, rows_read, rows_loaded)"
+        " values (%s, 'hotline', %s, 'hand-edit.csv', 'loaded', 1, 1) returning file_id", (first, days[3]),
+    ).fetchone()[0]
+    db.execute(
+        "insert into raw.hotline_work_orders (load_file_id, delivery_date, source_row, row_hash, work_order_id,"
+        " kind, registered_at, closed_at, updated_at, region_code)"
+        " values (%s, %s, 2, 'hand-edit', 'WO-HAND-1', '投诉', %s, %s, %s, '350100')",
+        (file_id, days[3], f"{days[3]} 10:00+08", f"{days[3]} 08:00+08", f"{days[3]} 10:00+08"),
+    )
+
+    # Night 2, through Airflow as operators run it.
+    assert cli.main(["run", "--landing", str(landing), "--date", days[3]]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "cei: error: gate_marts: quality gate failed for mart marts.fct_work_orders: "
+    )
+    assert "[expect_column_pair_values_a_to_be_greater_than_b(closed_at, registered_at)]" in err
+    assert "observed 1 of " in err and "work_order_id=WO-HAND-1" in err
+    assert "expected closed_at >= registered_at" in err
+
+    second, status, message = db.execute(
+        "select run_id, status, message from meta.pipeline_runs order by run_id desc limit 1"
+    ).fetchone()
+    assert status == "failed" and message == err.removeprefix("cei: error: ").strip()
+    # publish (and finish) never ran: yesterday's marts are what analysts still read, unchanged.
+    assert db.execute("select run_id from meta.marts_publications").fetchall() == [(first,)]
+    assert marts_as_analyst(db) == published
+    # The failed build stays for the steward to inspect, out of the analysts' reach.
+    assert db.execute(
+        sql.SQL("select count(*) from {}.fct_work_orders where work_order_id = 'WO-HAND-1'").format(
+            sql.Identifier(BUILD))
+    ).fetchone() == (1,)
+    assert not db.execute("select has_schema_privilege(%s, %s, 'usage')", (ANALYST_ROLE, BUILD)).fetchone()[0]
+    gates = {g: s for g, s in db.execute(
+        "select gate, string_agg(distinct status, ',') from meta.quality_gates where run_id = %s group by gate",
+        (second,))}
+    assert "failed" in gates["marts"]
+    # Publishing the failed build by hand is refused too.
+    with pytest.raises(CeiError, match="the marts gate failed"):
+        pipeline.publish(second)
+    assert marts_as_analyst(db) == published

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 
 from cei import settings as cfg
@@ -33,9 +34,9 @@ def airflow_env(s: cfg.Settings) -> dict[str, str]:
 
 
 def _ensure_metadata_db(s: cfg.Settings, env: dict[str, str]) -> None:
-    import airflow  # version only; the child process does the real import
-
-    stamp = s.airflow_home / f".migrated-{airflow.__version__}"
+    # Airflow itself is imported only in the child: importing it here would reconfigure this
+    # process's logging.
+    stamp = s.airflow_home / f".migrated-{metadata.version('apache-airflow')}"
     if stamp.exists():
         return
     s.airflow_home.mkdir(parents=True, exist_ok=True)

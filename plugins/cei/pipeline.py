@@ -140,8 +140,9 @@ def gate_feeds(run_id: int) -> dict:
             ).fetchall()
         summaries, failures = {}, []
         for feed, file_ids in loaded:
-            if not (cfg.EXPECTATIONS_DIR / f"raw_{feed}.json").exists():
-                continue
+            suite = cfg.EXPECTATIONS_DIR / f"raw_{feed}.json"
+            if not suite.exists():  # an ungated feed must never reach the marts
+                raise CeiError(f"no quality suite for feed {feed}: expected {suite}")
             try:
                 summaries[feed] = quality.validate_feed_batches(url, run_id, feed, file_ids)
             except GateFailed as exc:

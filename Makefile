@@ -27,8 +27,9 @@ test: install
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/pytest
 
+SCALE ?= 100000
 bench: install
-	$(BIN)/cei bench --scale 100000
+	$(BIN)/cei bench --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) .cei dbt_project/target dbt_project/logs

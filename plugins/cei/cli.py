@@ -136,6 +136,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cei import bench
+
+    report = bench.run_bench(args.scale, days=args.days, increment=args.increment, seed=args.seed,
+                             out=Path(args.out) if args.out else None)
+    print(bench.render(report))
+    return 0
+
+
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from cei import warehouse
 
@@ -185,6 +194,15 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--period", required=True, help="2026-03 (month), 2026Q1 (quarter) or 2026 (year)")
     ex.add_argument("--out", help="export folder (default $CEI_EXPORT_DIR, else $CEI_HOME/exports)")
     ex.set_defaults(func=cmd_export)
+
+    be = sub.add_parser("bench", help="time the pipeline's stages on generated volumes (JSON report)")
+    be.add_argument("--scale", type=int, required=True, help="hotline work orders of history")
+    be.add_argument("--days", type=int, default=365, help="nights of history they are spread over")
+    be.add_argument("--increment", type=int, default=round(1_200_000 / 365),
+                    help="work orders of the one extra night timed on top (default: a Fujian day)")
+    be.add_argument("--seed", type=int, default=20250101)
+    be.add_argument("--out", help="report folder (default $CEI_HOME/bench)")
+    be.set_defaults(func=cmd_bench)
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
     wh.add_argument("action", choices=["url", "stop"])

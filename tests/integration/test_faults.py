@@ -3,7 +3,9 @@ second run at once, the warehouse restarting or ending sessions mid-run."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import signal
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import openpyxl
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
@@ -363,3 +367,198 @@ def test_warehouse_interrupted_mid_run_fails_clearly_and_rerun_equals_clean_run(
 
         with warehouse.connect() as conn:
             assert state(conn, exports) == clean_state
+
+
+# The export step in a child that stops (for the test to kill it) at a chosen point of writing
+# its files: "writing" — the first file is written under its temporary name, nothing renamed yet;
+# "renaming" — the first file has just been renamed into place, the others not.
+PAUSED_EXPORT = """
+import os, sys, time
+from pathlib import Path
+from cei import pipeline
+flag, where = Path(sys.argv[3]), sys.argv[4]
+real_fsync, real_replace = os.fsync, os.replace
+def pause():
+    flag.write_text("paused")
+    time.sleep(600)
+def fsync(fd):
+    real_fsync(fd)
+    if where == "writing":
+        pause()
+def replace(src, dst):
+    real_replace(src, dst)
+    if where == "renaming":
+        pause()
+os.fsync, os.replace = fsync, replace
+pipeline.export(int(sys.argv[2]))
+"""
+
+
+def _complete(path: Path) -> None:
+    """The file under its final name is whole: it parses to the end."""
+    data = path.read_bytes()
+    if path.suffix == ".csv":
+        assert data.startswith(b"\xef\xbb\xbf") and data.endswith(b"\r\n"), path
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        assert rows[0][0] == "period" and all(len(r) == len(rows[0]) for r in rows), path
+    elif path.suffix == ".json":
+        assert json.loads(data)["files"], path
+    else:
+        assert openpyxl.load_workbook(io.BytesIO(data), read_only=True).sheetnames, path
+
+
+def _no_other_sessions() -> bool:
+    return _query("select count(*) from pg_stat_activity where datname = current_database()"
+                  " and pid <> pg_backend_pid()") == 0
+
+
+@pytest.mark.slow
+def test_killed_during_build_or_export_leaves_marts_and_exports_whole(deliveries, clean_state, server_url, tmp_path):
+    exports = tmp_path / "exports"
+    with _database(server_url, exports):
+        night_a, night_b = deliveries.nights
+        run_night(deliveries.landing, night_a)
+        with warehouse.connect() as conn:
+            published = marts_state(conn)
+        before = {p.name: p.read_bytes() for p in exports.iterdir()}
+
+        # killed in the middle of the dbt build: marts untouched, dbt gone with its run
+        run_b = pipeline.start(str(deliveries.landing), night_b)
+        for step in ("ingest", "gate_feeds"):
+            getattr(pipeline, step)(run_b)
+        child = _child_step("build", run_b)
+        _wait_for(_building, child, "dbt built a table")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while not _no_other_sessions():  # an orphaned dbt would keep writing marts__build
+            assert time.monotonic() < deadline, "dbt outlived the killed run"
+            time.sleep(0.2)
+        with warehouse.connect() as conn:
+            assert marts_state(conn) == published
+        assert {p.name: p.read_bytes() for p in exports.iterdir()} == before
+
+        # the night again; its export killed twice: while writing, then between two renames
+        run_b = run_night(deliveries.landing, night_b, ("ingest", "gate_feeds", "build", "gate_marts", "publish"))
+        with warehouse.connect() as conn:
+            published = marts_state(conn)
+        for where in ("writing", "renaming"):
+            flag = tmp_path / f"paused-{where}"
+            child = _child_step("export", run_b, PAUSED_EXPORT, str(flag), where)
+            _wait_for(flag.exists, child, f"the export paused while {where}", timeout=120)
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            final = sorted(p for p in exports.iterdir() if not p.name.startswith("."))
+            for path in final:
+                _complete(path)
+            if where == "writing":  # the file in flight has only its temporary name
+                assert [p.name for p in final] == sorted(before)
+                assert {p.name: p.read_bytes() for p in final} == before
+                assert list(exports.glob(".*.tmp"))
+            with warehouse.connect() as conn:
+                assert marts_state(conn) == published
+        pipeline.export(run_b)  # what a retry of the task does
+        pipeline.finish(run_b)
+
+        assert not list(exports.glob(".*")), "temporary files left behind"
+        with warehouse.connect() as conn:
+            assert state(conn, exports) == clean_state
+
+
+# ---------------------------------------------------------------------------------------------
+# The embedded warehouse's folder already exists from an older run.
+
+KEEP = (
+    "from cei import warehouse\n"
+    "with warehouse.connect() as c:\n"
+    "    c.execute('create table if not exists kept (n int)')\n"
+    "    c.execute('insert into kept select 1 from generate_series(1, 3) where not exists (select from kept)')\n"
+    "    c.commit()\n"
+    "    print(c.execute('select count(*) from kept').fetchone()[0])\n"
+)
+
+
+def _embedded_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CEI_DATABASE_URL"}
+    return {**env, "CEI_HOME": str(home)}
+
+
+def _in_child(code: str, home: Path) -> str:
+    out = subprocess.run([sys.executable, "-c", code], env=_embedded_env(home), capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip()
+
+
+def _postmaster(pgdata: Path) -> psutil.Process:
+    return psutil.Process(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0]))
+
+
+def _kill_server(pgdata: Path) -> None:
+    """SIGKILL the postmaster, as an OOM killer or a container stop would; its postmaster.pid stays."""
+    postmaster = _postmaster(pgdata)
+    children = postmaster.children()
+    postmaster.kill()
+    psutil.wait_procs([postmaster, *children], timeout=60)  # the backends follow their postmaster
+    assert (pgdata / "postmaster.pid").exists()
+
+
+def test_embedded_folder_left_by_a_killed_server_is_reused(tmp_path):
+    home = tmp_path / "home"
+    pgdata = home / "pgdata"
+    squatter = None
+    try:
+        assert _in_child(KEEP, home).split()[0] == "3"
+        first = _postmaster(pgdata).pid
+
+        _kill_server(pgdata)  # a stale postmaster.pid naming a dead process
+        assert _in_child(KEEP, home).split()[0] == "3"
+        second = _postmaster(pgdata).pid
+        assert second != first
+
+        # the stale file names a PID that now belongs to another live process (PIDs are reused)
+        _kill_server(pgdata)
+        squatter = subprocess.Popen(["sleep", "600"])
+        lines = (pgdata / "postmaster.pid").read_text().split("\n")
+        (pgdata / "postmaster.pid").write_text("\n".join([str(squatter.pid), *lines[1:]]))
+        assert _in_child(KEEP, home).split()[0] == "3"  # the same data, on a server started afresh
+        assert _postmaster(pgdata).pid not in (first, second, squatter.pid)
+        assert squatter.poll() is None  # the process that owns the PID now is left alone
+
+        # and a folder from an earlier, cleanly stopped run is simply reused
+        _in_child("from cei import warehouse; warehouse.stop_embedded()", home)
+        assert not (pgdata / "postmaster.pid").exists()
+        assert _in_child(KEEP, home).split()[0] == "3"
+    finally:
+        if squatter is not None:
+            squatter.kill()
+            squatter.wait()
+        if (pgdata / "postmaster.pid").exists():
+            subprocess.run([sys.executable, "-c", "from cei import warehouse; warehouse.stop_embedded()"],
+                           env=_embedded_env(home), capture_output=True, timeout=120)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"notes.txt": "not a database"}, "holds no PostgreSQL data (no PG_VERSION): it was left alone"),
+        ({"PG_VERSION": "9.6\n", "base/1/1259": "old"}, "holds PostgreSQL 9.6 data but the embedded server is"),
+    ],
+    ids=["not a data folder", "another major version"],
+)
+def test_embedded_folder_that_cannot_be_used_is_refused_untouched(tmp_path, content, message):
+    pgdata = tmp_path / "home" / "pgdata"
+    for name, text in content.items():
+        (pgdata / name).parent.mkdir(parents=True, exist_ok=True)
+        (pgdata / name).write_text(text)
+    before = _tree(pgdata)
+    out = subprocess.run([sys.executable, "-m", "cei.cli", "status"], env=_embedded_env(tmp_path / "home"),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.startswith("cei: error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert message in out.stderr and str(pgdata) in out.stderr
+    assert _tree(pgdata) == before

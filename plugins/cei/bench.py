@@ -205,8 +205,8 @@ def run_stages(env: dict[str, str], landing: Path, dates: list[str]) -> list[Sta
         for name in STAGES:
             result, seconds, peak = _in_child(env, f"pipeline.{name}({run_id})")
             conn.execute("analyze")  # fresh statistics, so row estimates below are current
-            rows = _stage_rows(conn, name, run_id, result)
-            stages.append(Stage(name, rows, round(seconds, 2), round(rows / seconds, 1), round(peak, 1)))
+            rows, seconds = _stage_rows(conn, name, run_id, result), round(seconds, 3)
+            stages.append(Stage(name, rows, seconds, round(rows / seconds, 1), round(peak, 1)))
     return stages
 
 
@@ -236,7 +236,8 @@ def copy_baseline(url: str, work: Path) -> Stage:
             rows += _count(conn, sql.SQL("select count(*) from {}").format(target).as_string(conn))
             dump.unlink()
         conn.execute("drop schema bench_baseline cascade")
-    return Stage("plain_copy", rows, round(seconds, 2), round(rows / seconds, 1) if seconds else 0.0, 0.0)
+    seconds = round(seconds, 3)
+    return Stage("plain_copy", rows, seconds, round(rows / seconds, 1) if seconds else 0.0, 0.0)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def _machine(url: str) -> dict:
 
 
 def _total(stages: list[Stage]) -> float:
-    return round(sum(st.seconds for st in stages), 2)
+    return round(sum(st.seconds for st in stages), 3)
 
 
 def run_bench(scale: int, *, days: int = 365, increment: int = FUJIAN_DAY, seed: int = 20250101,

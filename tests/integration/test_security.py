@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -40,7 +41,7 @@ def _personal_values(landing: Path) -> tuple[set[str], set[str]]:
         if not personal:
             continue
         for day_dir in sorted((landing / feed.name).iterdir()):
-            for path in delivery_files(landing, feed, day_dir.name):
+            for path in delivery_files(landing, feed, date.fromisoformat(day_dir.name)):
                 try:
                     with open_records(feed, path, 1 << 20) as opened:
                         for rec in opened.records:
@@ -52,7 +53,7 @@ def _personal_values(landing: Path) -> tuple[set[str], set[str]]:
                                     names.add(value)
                                 else:
                                     phones.add(value)
-                                    phones.add(re.sub(r"\D", "", value)[-11:])
+                                    phones.update(MOBILE.findall(re.sub(r"[\s-]", "", value)))
                 except FileDefect:  # a rejected file's values are looked for all the same, below
                     pass
             # and every mobile number written anywhere in a text file, whatever the reader made of it

@@ -75,3 +75,23 @@ def test_quarantine_original_masks_personal_data():
     assert "消费者姓名" not in original and "消费者电话" not in original
     assert "张三" not in str(original) and "13800138000" not in str(original)
     assert original["工单编号"] == "GD1"
+
+
+def test_quarantine_original_of_a_misshaped_row_masks_shifted_personal_data(tmp_path):
+    """A field added or lost earlier in a CSV row moves the name and phone under other headers
+    (or among the extra fields): they are still never kept as delivered."""
+    from cei.ingest.readers import open_records
+
+    header = ",".join(hotline())
+    good = list(hotline(争议金额="1000").values())  # no comma inside a field: the rows are joined by hand
+    added = [*good[:10], "多出的一列", *good[10:]]  # phone ends among the extra fields
+    lost = good[:10] + good[11:]  # name under 回访结果, phone under 消费者姓名
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([header, ",".join(added), ",".join(lost)]) + "\n", encoding="utf-8")
+    with open_records(HOTLINE, path, 1 << 20) as opened:
+        records = list(opened.records)
+    assert [r.defect for r in records] == ["bad_row_shape", "bad_row_shape"]
+    for rec in records:
+        original = masked_original(HOTLINE, rec.values, CTX)
+        assert "张三" not in str(original) and "13800138000" not in str(original), original
+        assert original["工单编号"] == "GD1"

@@ -98,9 +98,12 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
                     if fields:
                         values = dict(zip(header, fields))
                         defect = None
-                        if len(fields) != len(header):
+                        if len(fields) > len(header):
                             defect = "bad_row_shape"
                             values["_extra_fields"] = fields[len(header):]
+                        elif len(fields) < len(header):
+                            defect = "bad_row_shape"
+                            values["_missing_fields"] = len(header) - len(fields)
                         yield SourceRecord(start, values, defect)
                     start = reader.line_num + 1
             except UnicodeDecodeError as exc:

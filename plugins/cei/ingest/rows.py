@@ -105,9 +105,23 @@ def masked_original(feed: Feed, record: Mapping[str, Any], ctx: RowContext) -> d
     phone replaced by its keyed hash, exactly as in the loaded tables."""
     out: dict[str, Any] = {}
     personal = {c.source: c for c in feed.columns if c.kind in (Kind.NAME, Kind.PHONE)}
+    # A CSV row with fields added or missing (bad_row_shape): a value may sit up to `shift` columns
+    # away from its header, so the name or phone may be under a neighbouring column or among the
+    # extra fields. Those are hashed like a phone: never stored as delivered.
+    shift = len(record.get("_extra_fields") or ()) + int(record.get("_missing_fields") or 0)
+    suspect: set[str] = set()
+    if shift and personal:
+        keys = [k for k in record if not k.startswith("_")]
+        for i, key in enumerate(keys):
+            if key in personal:
+                suspect.update(keys[max(0, i - shift): i + shift + 1])
     for key, raw in record.items():
         col = personal.get(key)
-        if col is None:
+        if key == "_extra_fields" and shift and personal:
+            out[key + "#hmac"] = [v.keyed_phone_hash(x, ctx.pii_secret) for x in raw]
+        elif col is None and key in suspect:
+            out[key + "#hmac"] = v.keyed_phone_hash(raw, ctx.pii_secret)
+        elif col is None:
             out[key] = raw if raw is None or isinstance(raw, (str, int, float, bool)) else str(raw)
         elif col.kind is Kind.PHONE:
             out[key + "#hmac"] = v.keyed_phone_hash(raw, ctx.pii_secret)

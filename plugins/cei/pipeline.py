@@ -26,7 +26,7 @@ from cei import pii, reference, warehouse
 from cei import settings as cfg
 from cei.errors import CeiError, GateFailed, WarehouseError
 from cei.feeds import FEEDS
-from cei.ingest.load import FileResult, delivery_files, ingest_file
+from cei.ingest.load import FileResult, delivery_files, ingest_files
 from cei.ingest.rows import RowContext
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,10 @@ def ingest(run_id: int) -> dict:
     with _step(run_id, "ingest"), warehouse.connect(s, autocommit=True) as conn:
         landing, dates, _ = _run(conn, run_id)
         ctx = RowContext(reference.valid_region_codes(), pii.resolve_secret(s))
-        results: list[FileResult] = []
+        files = [(feed, day, path) for day in dates for feed in FEEDS.values()
+                 for path in delivery_files(landing, feed, day)]
         with warehouse.exclusive(conn, "ingest"):
-            for day in dates:
-                for feed in FEEDS.values():
-                    for path in delivery_files(landing, feed, day):
-                        results.append(
-                            ingest_file(conn, run_id, feed, landing, day, path, ctx, s.encoding_sample_bytes)
-                        )
+            results = ingest_files(conn, run_id, landing, files, ctx, s)
         return summarise_files(results)
 
 

@@ -23,6 +23,7 @@ FEED_NAMES = ("hotline", "odr", "returns", "inspection")
 
 # Schemas of the warehouse. dbt builds staging/intermediate/marts; the platform owns the rest.
 RAW, QUARANTINE, META, MARTS = "raw", "quarantine", "meta", "marts"
+INGEST_STAGE = "ingest_stage"  # files parsed, not yet merged into raw (cei.ingest.load)
 ANALYST_ROLE = "cei_analyst"
 
 
@@ -41,6 +42,8 @@ class Settings:
     deadline_odr_days: int
     # How many trailing bytes/rows the encoding detector looks at before deciding.
     encoding_sample_bytes: int
+    # Processes that parse files in parallel while the loader merges them in order.
+    ingest_workers: int
 
     @property
     def embedded(self) -> bool:
@@ -77,4 +80,5 @@ def load() -> Settings:
         deadline_report_verify_days=_int("CEI_DEADLINE_REPORT_VERIFY_DAYS", 15),
         deadline_odr_days=_int("CEI_DEADLINE_ODR_DAYS", 10),
         encoding_sample_bytes=_int("CEI_ENCODING_SAMPLE_BYTES", 1 << 20),
+        ingest_workers=max(1, _int("CEI_INGEST_WORKERS", min(4, os.cpu_count() or 1))),
     )

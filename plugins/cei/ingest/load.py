@@ -6,12 +6,17 @@ For each file of a delivery:
    earlier run: it is skipped, so re-running a night changes nothing.
 2. Bytes identical to a file already loaded under another delivery: recorded `duplicate_file`,
    nothing read (the same file delivered twice is counted once).
-3. Otherwise, in ONE transaction: a ledger row, every record streamed through the parser into a
-   temporary table with PostgreSQL COPY, valid rows inserted into `raw.<table>` (a row whose
-   typed values were loaded before — same `row_hash` — is an exact duplicate, skipped and
-   counted), bad rows into `quarantine.quarantined_rows`, and the counts. A process killed
-   mid-file leaves nothing behind; the re-run loads the file afresh.
-4. A file defect rolls that transaction back and records the file `rejected` with the reason.
+3. Otherwise the file is **staged**: every record streamed through the parser and COPYed into a
+   fresh unlogged table of schema `ingest_stage` — typed row, or quarantine reason and masked
+   original. Parsing is Python and the slowest part of a load, so worker processes stage files
+   in parallel (`CEI_INGEST_WORKERS`), a few files ahead of the merge.
+4. Then, in file order and in ONE transaction per file, the **merge**: a ledger row, valid rows
+   inserted into `raw.<table>` (a row whose typed values were loaded before — same `row_hash` —
+   is an exact duplicate, skipped and counted), bad rows into `quarantine.quarantined_rows`, the
+   counts, and the stage table dropped. Merging in order keeps every count deterministic; a
+   process killed mid-file leaves at most a stage table, which the next ingest clears before it
+   starts, and the re-run loads the file afresh.
+5. A file defect found while staging records the file `rejected` with the reason.
 
 Newest-wins across deliveries is not decided here: `raw` keeps every distinct version with its
 lineage, and dbt's intermediate models pick the latest state per business key.
@@ -19,8 +24,17 @@ lineage, and dbt's intermediate models pick the latest state per business key.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
+import multiprocessing
+import secrets
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +44,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from cei import settings as cfg
+from cei import warehouse
+from cei.errors import WarehouseError
+from cei.feeds import FEEDS
 from cei.feeds.model import Feed
 from cei.ingest.readers import FileDefect, open_records
 from cei.ingest.rows import Parsed, RowContext, masked_original, row_parser
@@ -92,132 +109,230 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def ingest_file(
-    conn: psycopg.Connection,
-    run_id: int,
-    feed: Feed,
-    landing: Path,
-    delivery_date: date,
-    path: Path,
-    ctx: RowContext,
-    sample_bytes: int,
-) -> FileResult:
+@dataclass(frozen=True)
+class _Plan:
+    """One file of the run, as the ledger sees it before anything is read."""
+
+    feed: Feed
+    delivery_date: date
+    path: Path
+    name: str
+    ignore: str | None
+    sha: str | None
+    size: int | None
+    earlier: tuple | None  # the ledger row when an earlier run processed this very file
+
+    @property
+    def needs_staging(self) -> bool:
+        return self.ignore is None and self.earlier is None
+
+
+@dataclass(frozen=True)
+class Staged:
+    table: str | None  # in schema ingest_stage; None when the file was rejected
+    encoding: str | None
+    defect: str | None  # why the file is rejected
+
+
+def _plan(conn: psycopg.Connection, feed: Feed, landing: Path, delivery_date: date, path: Path) -> _Plan:
     name = path.relative_to(landing / feed.name / delivery_date.isoformat()).as_posix()
     ignore = _ignore_reason(feed, path)
     sha, size = (None, None) if ignore else _sha256(path)
-
     earlier = conn.execute(
         f"select {_LEDGER_COLUMNS} from meta.load_files"
         " where feed = %s and delivery_date = %s and file_name = %s and coalesce(sha256, '') = %s",
         (feed.name, delivery_date, name, sha or ""),
     ).fetchone()
-    if earlier:
-        return _result(earlier, already=True)
+    return _Plan(feed, delivery_date, path, name, ignore, sha, size, earlier)
 
-    def record(status: str, reason: str | None, duplicate_of: int | None = None) -> FileResult:
-        with conn.transaction():
-            row = conn.execute(
-                "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256,"
-                " size_bytes, status, reason, duplicate_of) values (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-                f" returning {_LEDGER_COLUMNS}",
-                (run_id, feed.name, delivery_date, name, sha, size, status, reason, duplicate_of),
-            ).fetchone()
-        log.info("%s %s/%s: %s %s", feed.name, delivery_date, name, status, reason or "")
-        return _result(row, already=False)
 
-    if ignore:
-        return record("ignored", ignore)
+def ingest_files(
+    conn: psycopg.Connection,
+    run_id: int,
+    landing: Path,
+    files: Sequence[tuple[Feed, date, Path]],
+    ctx: RowContext,
+    s: cfg.Settings,
+) -> list[FileResult]:
+    """Every (feed, delivery date, path) in the order given; the caller holds the ingest lock."""
+    reset_stage(conn)
+    plans = [_plan(conn, feed, landing, day, path) for feed, day, path in files]
+    to_stage = iter([p for p in plans if p.needs_staging])
+    results: list[FileResult] = []
+    with _stagers(ctx, s) as pool:
+        ahead: deque[tuple[_Plan, Future[Staged]]] = deque()
+        for plan in plans:
+            if plan.earlier:
+                results.append(_result(plan.earlier, already=True))
+            elif plan.ignore:
+                results.append(_record(conn, run_id, plan, "ignored", plan.ignore))
+            else:
+                while len(ahead) < 2 * s.ingest_workers and (nxt := next(to_stage, None)):
+                    ahead.append((nxt, pool.submit(_stage_in_worker, nxt.feed.name, str(nxt.path))))
+                staged_plan, future = ahead.popleft()
+                assert staged_plan is plan  # staged in the same order
+                results.append(_merge_or_record(conn, run_id, plan, future.result()))
+    return results
+
+
+def reset_stage(conn: psycopg.Connection) -> None:
+    """Stage tables left by a killed run are dropped before anything is staged again."""
+    conn.execute(sql.SQL("drop schema if exists {0} cascade; create schema {0}").format(
+        sql.Identifier(cfg.INGEST_STAGE)))
+
+
+def _record(conn: psycopg.Connection, run_id: int, plan: _Plan, status: str, reason: str | None,
+            duplicate_of: int | None = None) -> FileResult:
+    with conn.transaction():
+        row = conn.execute(
+            "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256,"
+            " size_bytes, status, reason, duplicate_of) values (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+            f" returning {_LEDGER_COLUMNS}",
+            (run_id, plan.feed.name, plan.delivery_date, plan.name, plan.sha, plan.size, status, reason,
+             duplicate_of),
+        ).fetchone()
+    log.info("%s %s/%s: %s %s", plan.feed.name, plan.delivery_date, plan.name, status, reason or "")
+    return _result(row, already=False)
+
+
+def _drop_stage(conn: psycopg.Connection, table: str) -> None:
+    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(cfg.INGEST_STAGE, table)))
+
+
+def _merge_or_record(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -> FileResult:
+    where = f"{plan.feed.name}/{plan.delivery_date}/{plan.name}"
+    if staged.defect:
+        return _record(conn, run_id, plan, "rejected", f"{where}: {staged.defect}")
     same_bytes = conn.execute(
         "select file_id, delivery_date, file_name from meta.load_files"
         " where feed = %s and sha256 = %s and status = 'loaded' order by file_id limit 1",
-        (feed.name, sha),
+        (plan.feed.name, plan.sha),
     ).fetchone()
-    if same_bytes:
-        return record("duplicate_file", f"same bytes as {same_bytes[1]}/{same_bytes[2]}", same_bytes[0])
+    if same_bytes:  # checked at merge time: the first copy may have been merged in this very run
+        _drop_stage(conn, staged.table)
+        return _record(conn, run_id, plan, "duplicate_file",
+                       f"same bytes as {same_bytes[1]}/{same_bytes[2]}", same_bytes[0])
+    with conn.transaction():
+        return _merge(conn, run_id, plan, staged)
+
+
+# ------------------------------------------------------------------------------------------------
+# Staging: parse and COPY, in worker processes
+
+
+def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext, sample_bytes: int) -> Staged:
+    """Parse one file into a fresh committed stage table; touches neither the ledger nor raw."""
+    table = f"{feed.name}_{secrets.token_hex(8)}"
+    columns = [c.name for c in feed.stored_columns]
+    stage_cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in feed.stored_columns]
+    empty_values = (None,) * len(columns)
+    parse = row_parser(feed, ctx)
     try:
         with conn.transaction():
-            return _load(conn, run_id, feed, delivery_date, path, name, sha, size, ctx, sample_bytes)
+            conn.execute(sql.SQL(
+                "create unlogged table {} (source_row integer, warnings text[], q_code text, q_detail text,"
+                " original jsonb, {})"
+            ).format(sql.Identifier(cfg.INGEST_STAGE, table), sql.SQL(", ").join(stage_cols)))
+            copy_sql = sql.SQL("copy {} (source_row, warnings, q_code, q_detail, original, {}) from stdin").format(
+                sql.Identifier(cfg.INGEST_STAGE, table), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+            with open_records(feed, path, sample_bytes) as opened, conn.cursor().copy(copy_sql) as copy:
+                for rec in opened.records:
+                    outcome = None if rec.defect else parse(rec.values)
+                    if isinstance(outcome, Parsed):
+                        copy.write_row((rec.row_number, outcome.warnings, None, None, None,
+                                        *(outcome.values[c] for c in columns)))
+                    else:
+                        code, detail = (rec.defect, None) if outcome is None else (outcome.reason_code, outcome.detail)
+                        original = Jsonb(masked_original(feed, rec.values, ctx))
+                        copy.write_row((rec.row_number, [], code, detail, original, *empty_values))
+        return Staged(table, opened.encoding, None)
     except FileDefect as defect:
-        return record("rejected", f"{feed.name}/{delivery_date}/{name}: {defect}")
+        return Staged(None, None, str(defect))
     except psycopg.DataError as exc:  # a value the parsers let through but PostgreSQL refused
-        reason = str(exc).strip().splitlines()[0]
-        return record("rejected", f"{feed.name}/{delivery_date}/{name}: database refused a value: {reason}")
+        return Staged(None, None, f"database refused a value: {str(exc).strip().splitlines()[0]}")
 
 
-def _load(
-    conn: psycopg.Connection,
-    run_id: int,
-    feed: Feed,
-    delivery_date: date,
-    path: Path,
-    name: str,
-    sha: str,
-    size: int,
-    ctx: RowContext,
-    sample_bytes: int,
-) -> FileResult:
-    columns = [c.name for c in feed.stored_columns]
+_worker: dict = {}  # per worker process: its connection, row context and sample size
+
+
+def _die_with_parent() -> None:
+    # A killed run must not leave workers COPYing on: Linux ends them with their parent.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _init_worker(ctx: RowContext, sample_bytes: int) -> None:
+    _die_with_parent()
+    _worker.update(conn=warehouse.connect(autocommit=True), ctx=ctx, sample_bytes=sample_bytes)
+
+
+def _stage_in_worker(feed_name: str, path: str) -> Staged:
+    try:
+        return stage_file(_worker["conn"], FEEDS[feed_name], Path(path), _worker["ctx"], _worker["sample_bytes"])
+    except psycopg.OperationalError as exc:  # psycopg's errors do not cross processes; a one-liner does
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise WarehouseError(f"lost the connection to the warehouse: {first}") from None
+
+
+@contextmanager
+def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
+    # spawn: a forked child would share the parent's open warehouse connection.
+    pool = ProcessPoolExecutor(s.ingest_workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(ctx, s.encoding_sample_bytes))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Merging: one transaction per file, in order
+
+
+def _merge(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -> FileResult:
+    feed = plan.feed
+    stage = sql.Identifier(cfg.INGEST_STAGE, staged.table)
     file_id = conn.execute(
         "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256, size_bytes, status)"
         " values (%s,%s,%s,%s,%s,%s,'loaded') returning file_id",
-        (run_id, feed.name, delivery_date, name, sha, size),
+        (run_id, feed.name, plan.delivery_date, plan.name, plan.sha, plan.size),
     ).fetchone()[0]
-
-    stage_cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in feed.stored_columns]
-    conn.execute(
-        sql.SQL(
-            "create temp table _stage (source_row integer, warnings text[], q_code text, q_detail text,"
-            " original jsonb, {}) on commit drop"
-        ).format(sql.SQL(", ").join(stage_cols))
-    )
-    copy_sql = sql.SQL("copy _stage (source_row, warnings, q_code, q_detail, original, {}) from stdin").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    empty_values = (None,) * len(columns)
-    parse = row_parser(feed, ctx)
-    with open_records(feed, path, sample_bytes) as opened, conn.cursor().copy(copy_sql) as copy:
-        for rec in opened.records:
-            outcome = None if rec.defect else parse(rec.values)
-            if isinstance(outcome, Parsed):
-                copy.write_row((rec.row_number, outcome.warnings, None, None, None,
-                                *(outcome.values[c] for c in columns)))
-            else:
-                code, detail = (rec.defect, None) if outcome is None else (outcome.reason_code, outcome.detail)
-                original = Jsonb(masked_original(feed, rec.values, ctx))
-                copy.write_row((rec.row_number, [], code, detail, original, *empty_values))
-
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in feed.stored_columns)
     # Without a newest-wins column, delivery order decides the latest state, so a report delivered
     # again on a later night (say A, then B, then A once more) is a new version, not a duplicate.
-    hashed = cols if feed.newest_wins else sql.SQL("{}, {}").format(sql.Literal(delivery_date), cols)
+    hashed = cols if feed.newest_wins else sql.SQL("{}, {}").format(sql.Literal(plan.delivery_date), cols)
     loaded = conn.execute(
         sql.SQL(
             "insert into {table} (load_file_id, delivery_date, source_row, row_hash, warnings, {cols})"
             " select %s, %s, source_row, md5(row({hashed})::text), warnings, {cols}"
-            " from _stage where q_code is null order by source_row"
+            " from {stage} where q_code is null order by source_row"
             " on conflict (row_hash) do nothing"
-        ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols, hashed=hashed),
-        (file_id, delivery_date),
+        ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols, hashed=hashed, stage=stage),
+        (file_id, plan.delivery_date),
     ).rowcount
     conn.execute(
-        "insert into quarantine.quarantined_rows"
-        " (load_file_id, feed, source_row, reason_code, reason_detail, original)"
-        " select %s, %s, source_row, q_code, q_detail, original from _stage where q_code is not null",
+        sql.SQL(
+            "insert into quarantine.quarantined_rows"
+            " (load_file_id, feed, source_row, reason_code, reason_detail, original)"
+            " select %s, %s, source_row, q_code, q_detail, original from {} where q_code is not null"
+        ).format(stage),
         (file_id, feed.name),
     )
-    read, quarantined = conn.execute("select count(*), count(q_code) from _stage").fetchone()
+    read, quarantined = conn.execute(sql.SQL("select count(*), count(q_code) from {}").format(stage)).fetchone()
     warned = conn.execute(
         sql.SQL("select count(*) from {} where load_file_id = %s and cardinality(warnings) > 0").format(
             sql.Identifier(cfg.RAW, feed.table)
         ),
         (file_id,),
     ).fetchone()[0]
+    conn.execute(sql.SQL("drop table {}").format(stage))
     row = conn.execute(
         "update meta.load_files set encoding = %s, rows_read = %s, rows_loaded = %s,"
         " rows_quarantined = %s, rows_duplicate = %s, rows_warned = %s"
         f" where file_id = %s returning {_LEDGER_COLUMNS}",
-        (opened.encoding, read, loaded, quarantined, read - quarantined - loaded, warned, file_id),
+        (staged.encoding, read, loaded, quarantined, read - quarantined - loaded, warned, file_id),
     ).fetchone()
     log.info("%s %s/%s: read %s, loaded %s, quarantined %s, duplicates %s",
-             feed.name, delivery_date, name, read, loaded, quarantined, read - quarantined - loaded)
+             feed.name, plan.delivery_date, plan.name, read, loaded, quarantined, read - quarantined - loaded)
     return _result(row, already=False)

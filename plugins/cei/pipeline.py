@@ -71,8 +71,8 @@ def _step(run_id: int, name: str) -> Iterator[None]:
             error = WarehouseError(f"lost the connection to the warehouse: {first}")
         message = str(error) if isinstance(error, CeiError) else f"{type(error).__name__}: {error}"
         message = " ".join(message.split())
-        # A lost session is often a restarting server: give it a moment to come back.
-        deadline = monotonic() + (RECORD_RETRY_S if error is not exc else 0)
+        # A lost or refused connection is often a restarting server: give it a moment to come back.
+        deadline = monotonic() + (RECORD_RETRY_S if isinstance(error, WarehouseError) else 0)
         while True:
             try:
                 with warehouse.connect(autocommit=True) as conn:

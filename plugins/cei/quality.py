@@ -648,19 +648,15 @@ def _run_checks(url: str, run_id: int, checks: list[Check], docs: tuple[Path, Pa
     )
     gx_run = RunIdentifier(run_name=f"run-{run_id}", run_time=datetime.now(UTC))
     outcomes: list[Outcome] = []
+    views = _CheckViews(url)
     try:
         for check in checks:
             name = f"{check.suite.name}.{check.asset}"
             expectations = _gx_expectations(check.suite, check.asset)
             if not expectations:
                 continue
-            if check.table is not None:
-                asset = source.add_table_asset(name=name, schema_name=check.table[0], table_name=check.table[1])
-            else:
-                query = check.query or ""
-                if not re.match(r"select\s", query, re.IGNORECASE):  # GX wants "SELECT " first
-                    query = f"select * from ({query}) as {_quote(check.asset)}"
-                asset = source.add_query_asset(name=name, query=query)
+            schema, table = check.table or views.add(run_id, check)
+            asset = source.add_table_asset(name=name, schema_name=schema, table_name=table)
             batch = asset.add_batch_definition_whole_table(name="batches")
             gx_suite = context.suites.add(gx.ExpectationSuite(name=name))
             for expectation in expectations:
@@ -690,7 +686,43 @@ def _run_checks(url: str, run_id: int, checks: list[Check], docs: tuple[Path, Pa
                 )
     finally:
         _dispose(source)
+        views.drop()
     return outcomes, (_build_docs(context, docs, gx_run) if docs is not None and outcomes else None)
+
+
+class _CheckViews:
+    """A check defined by a query is validated through a view of it in schema `quality_checks`,
+    not as a GX query asset: to learn a query asset's columns GX 1.x runs the whole query and
+    fetches every row into this process (1.2 GB at 3 M work orders); a view's columns come from
+    the catalogue, and every metric still runs in PostgreSQL."""
+
+    SCHEMA = cfg.QUALITY_CHECKS
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.names: list[str] = []
+
+    def add(self, run_id: int, check: Check) -> tuple[str, str]:
+        import psycopg
+        from psycopg import sql
+
+        name = f"run{run_id}_{check.suite.name}_{check.asset}"[:63]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(self.SCHEMA)))
+            conn.execute(sql.SQL("create or replace view {} as {}").format(
+                sql.Identifier(self.SCHEMA, name), sql.SQL(check.query or "")))
+        self.names.append(name)
+        return self.SCHEMA, name
+
+    def drop(self) -> None:
+        if not self.names:
+            return
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for name in self.names:
+                conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(self.SCHEMA, name)))
 
 
 def _build_docs(context: Any, docs: tuple[Path, Path], gx_run: Any) -> str | None:

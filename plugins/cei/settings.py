@@ -24,6 +24,7 @@ FEED_NAMES = ("hotline", "odr", "returns", "inspection")
 # Schemas of the warehouse. dbt builds staging/intermediate/marts; the platform owns the rest.
 RAW, QUARANTINE, META, MARTS = "raw", "quarantine", "meta", "marts"
 INGEST_STAGE = "ingest_stage"  # files parsed, not yet merged into raw (cei.ingest.load)
+QUALITY_CHECKS = "quality_checks"  # views the quality gates validate, during a gate only (cei.quality)
 ANALYST_ROLE = "cei_analyst"
 
 

@@ -203,7 +203,14 @@ def run_stages(env: dict[str, str], landing: Path, dates: list[str]) -> list[Sta
     stages = []
     with psycopg.connect(env["CEI_DATABASE_URL"], autocommit=True) as conn:
         for name in STAGES:
-            result, seconds, peak = _in_child(env, f"pipeline.{name}({run_id})")
+            try:
+                result, seconds, peak = _in_child(env, f"pipeline.{name}({run_id})")
+            except CeiError:  # the step recorded its one-line reason with the run
+                message = conn.execute("select message from meta.pipeline_runs where run_id = %s",
+                                       (run_id,)).fetchone()[0]
+                if message:
+                    raise CeiError(f"bench: run {run_id} failed at {message}") from None
+                raise
             conn.execute("analyze")  # fresh statistics, so row estimates below are current
             rows, seconds = _stage_rows(conn, name, run_id, result), round(seconds, 3)
             stages.append(Stage(name, rows, seconds, round(rows / seconds, 1), round(peak, 1)))

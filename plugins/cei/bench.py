@@ -186,7 +186,7 @@ def _stage_rows(conn: psycopg.Connection, stage: str, run_id: int, result: objec
     if stage == "ingest":
         return sum(t["rows_read"] for t in result["per_feed"].values())
     if stage == "gate_feeds":
-        return _count(conn, "select sum(rows_loaded) from meta.load_files where run_id = %s", run_id)
+        return _count(conn, "select sum(rows_loaded) from meta.load_files where gated_run = %s", run_id)
     if stage == "build":
         return sum(_count(conn, sql.SQL("select count(*) from {}").format(
             sql.Identifier(cfg.RAW, f.table)).as_string(conn)) for f in FEEDS.values())

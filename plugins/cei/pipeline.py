@@ -146,7 +146,8 @@ def summarise_files(results: list[FileResult]) -> dict:
 
 
 def gate_feeds(run_id: int) -> dict:
-    """Great Expectations on the batches this run loaded; any critical failure stops the run."""
+    """Great Expectations on every loaded batch no gate has passed yet: this run's, and any an
+    earlier run loaded but failed to gate. Any critical failure stops the run."""
     from cei import quality  # GX is heavy: imported only when the gate runs
 
     s = cfg.load()
@@ -155,8 +156,7 @@ def gate_feeds(run_id: int) -> dict:
         with warehouse.connect(s) as conn:
             loaded = conn.execute(
                 "select feed, array_agg(file_id order by file_id) from meta.load_files"
-                " where run_id = %s and status = 'loaded' group by feed",
-                (run_id,),
+                " where status = 'loaded' and gated_run is null group by feed",
             ).fetchall()
         summaries, failures = {}, []
         for feed, file_ids in loaded:
@@ -169,6 +169,10 @@ def gate_feeds(run_id: int) -> dict:
                 failures.append(str(exc))
         if failures:
             raise GateFailed("; ".join(failures))
+        with warehouse.connect(s) as conn:
+            conn.execute("update meta.load_files set gated_run = %s where file_id = any(%s)",
+                         (run_id, [i for _, ids in loaded for i in ids]))
+            conn.commit()
         return summaries
 
 

@@ -706,7 +706,8 @@ class _CheckViews:
         import psycopg
         from psycopg import sql
 
-        name = f"run{run_id}_{check.suite.name}_{check.asset}"[:63]
+        # GX does not quote a table asset's name: plain lower-case letters, digits and _ only.
+        name = re.sub(r"[^a-z0-9_]", "_", f"run{run_id}_{check.suite.name}_{check.asset}".lower())[:63]
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(self.SCHEMA)))
             conn.execute(sql.SQL("create or replace view {} as {}").format(

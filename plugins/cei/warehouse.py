@@ -268,6 +268,11 @@ create table if not exists meta.load_files (
 create unique index if not exists load_files_delivery_uix
     on meta.load_files (feed, delivery_date, file_name, coalesce(sha256, ''));
 create index if not exists load_files_sha_ix on meta.load_files (feed, sha256);
+-- The run whose feeds gate passed this file's rows; null until one has. The gate takes every
+-- loaded file still ungated, so a batch that failed it is checked again by the re-run (which
+-- skips loading it), never published unchecked.
+alter table meta.load_files add column if not exists gated_run bigint references meta.pipeline_runs;
+create index if not exists load_files_ungated_ix on meta.load_files (feed) where gated_run is null;
 create table if not exists meta.quality_results (
     run_id        bigint not null references meta.pipeline_runs,
     suite         text not null,

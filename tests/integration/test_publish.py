@@ -357,8 +357,9 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     # A work order closed before it was registered reaches raw outside ingestion (so the feed gate
     # never sees it); dbt builds it into fct_work_orders and only the marts gate can stop it.
     file_id = db.execute(
-        "insert into meta.load_files (run_id, feed, delivery_date, file_name, status, rows_read, rows_loaded)"
-        " values (%s, 'hotline', %s, 'hand-edit.csv', 'loaded', 1, 1) returning file_id", (first, days[3]),
+        "insert into meta.load_files (run_id, feed, delivery_date, file_name, status, rows_read, rows_loaded,"
+        " gated_run) values (%s, 'hotline', %s, 'hand-edit.csv', 'loaded', 1, 1, %s) returning file_id",
+        (first, days[3], first),
     ).fetchone()[0]
     db.execute(
         "insert into raw.hotline_work_orders (load_file_id, delivery_date, source_row, row_hash, work_order_id,"
@@ -398,3 +399,38 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     with pytest.raises(CeiError, match="the marts gate failed"):
         pipeline.publish(second)
     assert marts_as_analyst(db) == published
+
+
+def test_a_batch_that_failed_its_feed_gate_is_gated_again_by_the_rerun(warehouse_url, db, tmp_path):
+    """The re-run of a night whose feeds gate failed loads nothing new (the files are in the
+    ledger), yet must not publish the failed batch unchecked: the gate takes every ungated batch."""
+    landing = tmp_path / "landing"
+    synthetic.generate(landing, scale=200, days=2)
+    days = [d.isoformat() for d in pipeline.delivery_dates_present(landing)]
+    first = pipeline.start(str(landing), days)
+    pipeline.ingest(first)
+    # a loaded work order closed before it was registered: the ingestion guarantee broke
+    db.execute(
+        "update raw.hotline_work_orders set closed_at = registered_at - interval '1 hour'"
+        " where ctid = (select ctid from raw.hotline_work_orders order by load_file_id, source_row limit 1)"
+    )
+    with pytest.raises(GateFailed, match=r"closed_at, registered_at"):
+        pipeline.gate_feeds(first)
+
+    second = pipeline.start(str(landing), days)
+    assert pipeline.ingest(second)["files_processed"] == 0
+    with pytest.raises(GateFailed, match=r"closed_at, registered_at"):
+        pipeline.gate_feeds(second)
+    assert db.execute("select count(*) from meta.load_files where gated_run is not null").fetchone() == (0,)
+
+    # the steward corrects the row: the next run's gate passes and marks every batch gated, once
+    db.execute("update raw.hotline_work_orders set closed_at = null where closed_at < registered_at")
+    third = pipeline.start(str(landing), days)
+    pipeline.ingest(third)
+    assert "hotline" in pipeline.gate_feeds(third)
+    assert db.execute(
+        "select count(*) from meta.load_files where status = 'loaded' and gated_run is distinct from %s", (third,)
+    ).fetchone() == (0,)
+    fourth = pipeline.start(str(landing), days)
+    pipeline.ingest(fourth)
+    assert pipeline.gate_feeds(fourth) == {}

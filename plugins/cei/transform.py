@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from cei import calendar, warehouse
+from cei import calendar, processes, warehouse
 from cei import settings as cfg
 from cei.errors import CeiError
 
@@ -73,7 +70,8 @@ def run_dbt(
     env = dbt_env(s)
     if marts_schema:
         env["CEI_MARTS_SCHEMA"] = marts_schema
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False, preexec_fn=_die_with_parent())
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False,
+                          preexec_fn=processes.preexec_exit_with_me())
     if not results_file.exists():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
         raise CeiError(f"dbt {command[0]} did not run: {tail[0]}")
@@ -85,23 +83,6 @@ def run_dbt(
             f"{first['node']}: {first['message']}"
         )
     return summary
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn making dbt die with the process that started it (Linux). A run killed during
-    its build must not leave dbt writing into marts__build: the re-run would rebuild that schema
-    while the orphan still wrote to it."""
-    if not sys.platform.startswith("linux"):
-        return None
-    parent = os.getpid()
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def arm() -> None:
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before the line above: nobody to signal us
-            os._exit(1)
-
-    return arm
 
 
 def summarise(run_results: dict) -> dict:

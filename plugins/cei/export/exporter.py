@@ -138,16 +138,20 @@ def _published(conn: psycopg.Connection, period: Period, out_dir: Path) -> _Publ
 
 
 def _write_atomically(out_dir: Path, files: list[tuple[str, bytes]], *, replace: bool) -> list[Path]:
-    """Write every file under a temporary name, then rename them all into place (in order)."""
+    """Write every file under a temporary name, then rename them all into place (in order).
+
+    The last file (the manifest) completes a publication: without `replace`, its presence
+    refuses the write; files of the set without it are what a writer killed between renames
+    left, never published, and are replaced."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not replace and (out_dir / files[-1][0]).exists():
+        raise CeiError(f"{out_dir / files[-1][0]} exists already: published files are never overwritten")
     for name, _ in files:  # temporaries of a writer killed mid-way (we hold the export lock)
         for stale in out_dir.glob(f".{glob.escape(name)}.*.tmp"):
             stale.unlink(missing_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files:
-            if not replace and (out_dir / name).exists():
-                raise CeiError(f"{out_dir / name} exists already: published files are never overwritten")
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
             staged.append((tmp, out_dir / name))
             with os.fdopen(fd, "wb") as fh:

@@ -24,13 +24,11 @@ lineage, and dbt's intermediate models pick the latest state per business key.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import logging
 import multiprocessing
+import os
 import secrets
-import signal
-import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -43,8 +41,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from cei import processes, warehouse
 from cei import settings as cfg
-from cei import warehouse
 from cei.errors import WarehouseError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
@@ -256,14 +254,8 @@ def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext
 _worker: dict = {}  # per worker process: its connection, row context and sample size
 
 
-def _die_with_parent() -> None:
-    # A killed run must not leave workers COPYing on: Linux ends them with their parent.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _init_worker(ctx: RowContext, sample_bytes: int) -> None:
-    _die_with_parent()
+def _init_worker(parent: int, ctx: RowContext, sample_bytes: int) -> None:
+    processes.exit_with(parent)  # a killed run must not leave workers COPYing on
     _worker.update(conn=warehouse.connect(autocommit=True), ctx=ctx, sample_bytes=sample_bytes)
 
 
@@ -279,7 +271,7 @@ def _stage_in_worker(feed_name: str, path: str) -> Staged:
 def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
     # spawn: a forked child would share the parent's open warehouse connection.
     pool = ProcessPoolExecutor(s.ingest_workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(ctx, s.encoding_sample_bytes))
+                               initializer=_init_worker, initargs=(os.getpid(), ctx, s.encoding_sample_bytes))
     try:
         yield pool
     finally:

@@ -77,7 +77,8 @@ def run_dbt(
         raise CeiError(f"dbt {command[0]} did not run: {tail[0]}")
     summary = summarise(json.loads(results_file.read_text()))
     if proc.returncode != 0 or summary["failed"]:
-        first = summary["failed"][0] if summary["failed"] else {"node": "dbt", "message": proc.stdout[-300:]}
+        tail = " ".join(proc.stdout[-300:].split())
+        first = summary["failed"][0] if summary["failed"] else {"node": "dbt", "message": tail}
         raise CeiError(
             f"dbt {command[0]} failed ({len(summary['failed'])} node(s)); first: "
             f"{first['node']}: {first['message']}"

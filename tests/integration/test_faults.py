@@ -563,3 +563,20 @@ def test_embedded_folder_that_cannot_be_used_is_refused_untouched(tmp_path, cont
     assert out.stderr.startswith("cei: error: ") and out.stderr.count("\n") == 1, out.stderr
     assert message in out.stderr and str(pgdata) in out.stderr
     assert _tree(pgdata) == before
+
+
+def test_a_dead_ingest_worker_is_one_clear_line(warehouse_url, tmp_path):
+    """Workers are spawned, which re-imports the caller's main script: one without the
+    `if __name__ == '__main__':` guard breaks them. The run says so in one line."""
+    write_orders(tmp_path / "hotline" / "2026-07-01" / "orders.csv", 100)
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"from cei import pipeline\npipeline.ingest(pipeline.start({str(tmp_path)!r}, ['2026-07-01']))\n")
+    out = subprocess.run([sys.executable, str(script)], env=os.environ.copy(), capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1] == (
+        "cei.errors.CeiError: an ingest worker process died (killed, or out of memory); a script that calls the"
+        " pipeline must do so under `if __name__ == '__main__':` (workers re-import it)"
+    )
+    with warehouse.connect() as conn:
+        assert conn.execute("select count(*) from raw.hotline_work_orders").fetchone() == (0,)

@@ -32,6 +32,7 @@ import secrets
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +44,7 @@ from psycopg.types.json import Jsonb
 
 from cei import processes, warehouse
 from cei import settings as cfg
-from cei.errors import WarehouseError
+from cei.errors import CeiError, WarehouseError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
 from cei.ingest.readers import FileDefect, open_records
@@ -169,7 +170,14 @@ def ingest_files(
                     ahead.append((nxt, pool.submit(_stage_in_worker, nxt.feed.name, str(nxt.path))))
                 staged_plan, future = ahead.popleft()
                 assert staged_plan is plan  # staged in the same order
-                results.append(_merge_or_record(conn, run_id, plan, future.result()))
+                try:
+                    staged = future.result()
+                except BrokenProcessPool:
+                    raise CeiError(
+                        "an ingest worker process died (killed, or out of memory); a script that calls the"
+                        " pipeline must do so under `if __name__ == '__main__':` (workers re-import it)"
+                    ) from None
+                results.append(_merge_or_record(conn, run_id, plan, staged))
     return results
 
 

@@ -65,10 +65,8 @@ def _step(run_id: int, name: str) -> Iterator[None]:
     except Exception as exc:
         error = exc
         if isinstance(exc, psycopg.OperationalError):
-            # The server restarted or ended the session mid-step: one line saying so, not libpq's
-            # paragraph. Whatever the step committed before is whole; a re-run completes it.
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            error = WarehouseError(f"lost the connection to the warehouse: {first}")
+            # Whatever the step committed before is whole; a re-run completes it.
+            error = warehouse.lost_connection(exc)
         message = str(error) if isinstance(error, CeiError) else f"{type(error).__name__}: {error}"
         message = " ".join(message.split())
         # A lost or refused connection is often a restarting server: give it a moment to come back.

@@ -146,6 +146,12 @@ def stop_embedded(s: cfg.Settings | None = None) -> bool:
     return True
 
 
+def lost_connection(exc: psycopg.OperationalError) -> WarehouseError:
+    """The server restarted or ended the session mid-step: one line saying so, not libpq's paragraph."""
+    first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+    return WarehouseError(f"lost the connection to the warehouse: {first}")
+
+
 def describe(url: str) -> str:
     """host:port/dbname of a URL, never its password: safe for messages."""
     p = urlparse(url)

@@ -44,7 +44,7 @@ from psycopg.types.json import Jsonb
 
 from cei import processes, warehouse
 from cei import settings as cfg
-from cei.errors import CeiError, WarehouseError
+from cei.errors import CeiError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
 from cei.ingest.readers import FileDefect, open_records
@@ -271,8 +271,7 @@ def _stage_in_worker(feed_name: str, path: str) -> Staged:
     try:
         return stage_file(_worker["conn"], FEEDS[feed_name], Path(path), _worker["ctx"], _worker["sample_bytes"])
     except psycopg.OperationalError as exc:  # psycopg's errors do not cross processes; a one-liner does
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        raise WarehouseError(f"lost the connection to the warehouse: {first}") from None
+        raise warehouse.lost_connection(exc) from None
 
 
 @contextmanager

@@ -7,8 +7,8 @@ local-time month boundaries, and which callbacks count for 消费维权满意率
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cei import calendar, settings, warehouse
+from cei import calendar, settings, transform
 
 AS_OF = "2026-04-05 23:59:59"  # delivery date 2026-04-05 (indicators.md: D 23:59:59 local)
 UNITS = {"350100", "350200", "350300", "350400", "350500", "350600", "350700", "350800", "350900", "350128"}
@@ -28,16 +28,7 @@ def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF) -> str:
     Like transform.run_dbt, the working-day calendar is written from the library first."""
     with psycopg.connect(url, autocommit=True) as conn:
         calendar.refresh_calendar(conn)
-    params = warehouse.libpq_params(url)
-    env = {
-        **os.environ,
-        "CEI_PG_HOST": params["host"],
-        "CEI_PG_PORT": params["port"],
-        "CEI_PG_USER": params["user"],
-        "CEI_PG_PASSWORD": params["password"],
-        "CEI_PG_DBNAME": params["dbname"],
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    env = transform.dbt_env(dataclasses.replace(settings.load(), database_url=url))
     project = str(settings.DBT_PROJECT_DIR)
     proc = subprocess.run(
         [

@@ -17,8 +17,8 @@ case is small enough to check by hand against indicators.md:
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psycopg
 
-from cei import calendar, index_table, settings, transform, warehouse
+from cei import calendar, index_table, settings, transform
 
 AS_OF = "2026-04-05 23:59:59"
 FUZHOU, XIAMEN, PINGTAN = "350100", "350200", "350128"
@@ -39,16 +39,7 @@ def dbt_build(url: str, tmp_path: Path) -> None:
     settings' vars — against the database at `url`."""
     with psycopg.connect(url, autocommit=True) as conn:
         calendar.refresh_calendar(conn)
-    params = warehouse.libpq_params(url)
-    env = {
-        **os.environ,
-        "CEI_PG_HOST": params["host"],
-        "CEI_PG_PORT": params["port"],
-        "CEI_PG_USER": params["user"],
-        "CEI_PG_PASSWORD": params["password"],
-        "CEI_PG_DBNAME": params["dbname"],
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    env = transform.dbt_env(dataclasses.replace(settings.load(), database_url=url))
     project = str(settings.DBT_PROJECT_DIR)
     dbt_vars = {**transform.dbt_vars(settings.load()), "as_of": AS_OF}
     proc = subprocess.run(

@@ -95,3 +95,14 @@ def test_quarantine_original_of_a_misshaped_row_masks_shifted_personal_data(tmp_
         original = masked_original(HOTLINE, rec.values, CTX)
         assert "张三" not in str(original) and "13800138000" not in str(original), original
         assert original["工单编号"] == "GD1"
+
+
+def test_copy_values_follow_the_stored_columns():
+    record = hotline(登记时间="2026-03-01 09:00:00", 受理时间="2026/3/2 9:00", 统一社会信用代码="bad")
+    out = parse_record(HOTLINE, record, CTX)
+    assert isinstance(out, Parsed)
+    names = [c.name for c in HOTLINE.stored_columns]
+    copied = dict(zip(names, out.copy_values, strict=True))
+    assert copied["registered_at"] == "2026-03-01 09:00:00" and copied["accepted_at"] == "2026-03-02T09:00:00+08:00"
+    assert {k: val for k, val in copied.items() if not k.endswith("_at")} == {
+        k: val for k, val in out.values.items() if not k.endswith("_at")}

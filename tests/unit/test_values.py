@@ -187,3 +187,16 @@ def test_absurd_numbers_are_defects_not_overflows():
     with pytest.raises(v.Defect):
         v.parse_decimal("123456789012345678901")
     assert v.parse_decimal("999,999,999,999.99") == Decimal("999999999999.99")
+
+
+def test_timestamp_copy_text_names_the_same_instant():
+    """COPY reads an offset-less text as Asia/Shanghai wall-clock time; any other form is sent as
+    ISO 8601 with its offset (cei.ingest.load sets the session's zone)."""
+    assert v.timestamp_for_copy("2026-03-05 09:05:33") == (
+        datetime(2026, 3, 5, 9, 5, 33, tzinfo=LOCAL_TZ), "2026-03-05 09:05:33")
+    dt, text = v.timestamp_for_copy("2026/3/5 9:05")
+    assert datetime.fromisoformat(text) == dt == datetime(2026, 3, 5, 9, 5, tzinfo=SHANGHAI)
+    dt, text = v.timestamp_for_copy("2026-03-15T01:12:33Z")
+    assert datetime.fromisoformat(text) == dt and dt.utcoffset() == timedelta(0)
+    assert v.timestamp_for_copy(datetime(2026, 3, 5, 9, 5))[1] == "2026-03-05T09:05:00+08:00"
+    assert v.timestamp_for_copy("  ") is None

@@ -235,6 +235,8 @@ def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext
     parse = row_parser(feed, ctx)
     try:
         with conn.transaction():
+            # Timestamps without an offset reach COPY as wall-clock text (rows.Parsed.copy_values).
+            conn.execute(sql.SQL("set local time zone {}").format(sql.Literal(cfg.LOCAL_TZ.key)))
             conn.execute(sql.SQL(
                 "create unlogged table {} (source_row integer, warnings text[], q_code text, q_detail text,"
                 " original jsonb, {})"
@@ -245,9 +247,9 @@ def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext
             with open_records(feed, path, sample_bytes) as opened, conn.cursor().copy(copy_sql) as copy:
                 for rec in opened.records:
                     outcome = None if rec.defect else parse(rec.values)
-                    if isinstance(outcome, Parsed):
-                        copy.write_row((rec.row_number, outcome.warnings, None, None, None,
-                                        *(outcome.values[c] for c in columns)))
+                    if isinstance(outcome, Parsed):  # text[] written as its literal: cheaper than a list
+                        copy.write_row((rec.row_number, "{" + ",".join(outcome.warnings) + "}", None, None, None,
+                                        *outcome.copy_values))
                     else:
                         code, detail = (rec.defect, None) if outcome is None else (outcome.reason_code, outcome.detail)
                         original = Jsonb(masked_original(feed, rec.values, ctx))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cei.feeds.model import Column, Feed, Kind
@@ -25,6 +26,9 @@ class Quarantined:
 class Parsed:
     values: dict[str, Any]  # warehouse column → typed value, stored columns only
     warnings: list[str]  # `<code>:<column>` for every nulled optional field
+    # The stored columns in order as COPY takes them: timestamps as text, read by PostgreSQL as
+    # Asia/Shanghai time when they carry no offset (see cei.ingest.load.stage_file).
+    copy_values: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,26 +37,24 @@ class RowContext:
     pii_secret: bytes
 
 
-Parser = Callable[[Any, RowContext], Any]
-
-_PARSERS: dict[Kind, Parser] = {
-    Kind.TEXT: lambda raw, ctx: v.clean_text(raw),
-    Kind.TIMESTAMP: lambda raw, ctx: v.parse_timestamp(raw),
-    Kind.DATE: lambda raw, ctx: v.parse_date(raw),
-    Kind.MONTH: lambda raw, ctx: v.parse_month(raw),
-    Kind.DECIMAL: lambda raw, ctx: v.parse_decimal(raw),
-    Kind.INTEGER: lambda raw, ctx: v.parse_integer(raw),
-    Kind.FLAG: lambda raw, ctx: v.parse_flag(raw),
-    Kind.REGION: lambda raw, ctx: v.parse_region(raw, ctx.valid_regions),
-    Kind.USCC: lambda raw, ctx: v.parse_uscc(raw),
-    Kind.PHONE: lambda raw, ctx: v.keyed_phone_hash(raw, ctx.pii_secret),
-}
-
-
-def _parser(col: Column) -> Parser:
+def _parser(col: Column, ctx: RowContext) -> Callable[[Any], Any]:
+    """raw cell → typed value (None when empty), or raises v.Defect."""
     if col.kind is Kind.ENUM:
-        return lambda raw, ctx: v.parse_enum(raw, col.choices)
-    return _PARSERS[col.kind]
+        return partial(v.parse_enum, choices=frozenset(col.choices))
+    if col.kind is Kind.REGION:
+        return partial(v.parse_region, valid_codes=ctx.valid_regions)
+    if col.kind is Kind.PHONE:
+        return partial(v.keyed_phone_hash, secret=ctx.pii_secret)
+    return {
+        Kind.TEXT: v.clean_text,
+        Kind.TIMESTAMP: v.timestamp_for_copy,  # (instant, COPY text)
+        Kind.DATE: v.parse_date,
+        Kind.MONTH: v.parse_month,
+        Kind.DECIMAL: v.parse_decimal,
+        Kind.INTEGER: v.parse_integer,
+        Kind.FLAG: v.parse_flag,
+        Kind.USCC: v.parse_uscc,
+    }[col.kind]
 
 
 # Defects that quarantine the row even when the column is optional: the row cannot be
@@ -65,32 +67,44 @@ RowParser = Callable[[Mapping[str, Any]], "Parsed | Quarantined"]
 
 def row_parser(feed: Feed, ctx: RowContext) -> RowParser:
     """A parser for the feed's records: columns and their parsers are worked out once, here,
-    not once per row (a file has millions of rows)."""
-    steps = tuple((c.source, c.name, _parser(c), c.required, c.non_negative) for c in feed.stored_columns)
+    not once per row (a file has millions of rows, so the loop below is kept lean)."""
+    steps = tuple(
+        (c.source, c.name, _parser(c, ctx), c.required, c.non_negative, c.kind is Kind.TEXT,
+         c.kind is Kind.TIMESTAMP)
+        for c in feed.stored_columns
+    )
     checks = feed.row_checks
 
     def parse(record: Mapping[str, Any]) -> Parsed | Quarantined:
         out: dict[str, Any] = {}
+        copy: list[Any] = []
         warnings: list[str] = []
-        for source, name, parse_value, required, non_negative in steps:
+        for source, name, parse_value, required, non_negative, is_text, is_timestamp in steps:
             raw = record.get(source)
-            try:
-                value = parse_value(raw, ctx)
-            except v.Defect as d:
-                if required or d.code in _ALWAYS_ROW_DEFECTS:
-                    return Quarantined(d.code, f"{name}: {d.detail}")
-                warnings.append(f"{d.code}:{name}")
-                value = None
+            copied = None
+            if is_text and type(raw) is str:
+                value = raw.strip() or None  # v.clean_text, inlined for the commonest column
+            else:
+                try:
+                    value = parse_value(raw)
+                except v.Defect as d:
+                    if required or d.code in _ALWAYS_ROW_DEFECTS:
+                        return Quarantined(d.code, f"{name}: {d.detail}")
+                    warnings.append(f"{d.code}:{name}")
+                    value = None
+                if is_timestamp and value is not None:
+                    value, copied = value
             if value is None and required:
                 return Quarantined("missing_required", name)
             if non_negative and value is not None and value < 0:
                 return Quarantined("negative_value", f"{name}: {raw}")
             out[name] = value
+            copy.append(copied if is_timestamp else value)
         for check in checks:
             code = check(out)
             if code:
                 return Quarantined(code, check.__name__)
-        return Parsed(out, warnings)
+        return Parsed(out, warnings, tuple(copy))
 
     return parse
 

@@ -194,6 +194,7 @@ def test_timestamp_copy_text_names_the_same_instant():
     ISO 8601 with its offset (cei.ingest.load sets the session's zone)."""
     assert v.timestamp_for_copy("2026-03-05 09:05:33") == (
         datetime(2026, 3, 5, 9, 5, 33, tzinfo=LOCAL_TZ), "2026-03-05 09:05:33")
+    assert v.timestamp_for_copy("2026-03-05 09:05") == (datetime(2026, 3, 5, 9, 5, tzinfo=LOCAL_TZ), "2026-03-05 09:05")
     dt, text = v.timestamp_for_copy("2026/3/5 9:05")
     assert datetime.fromisoformat(text) == dt == datetime(2026, 3, 5, 9, 5, tzinfo=SHANGHAI)
     dt, text = v.timestamp_for_copy("2026-03-15T01:12:33Z")

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 
 # Markers and editor droppings that sit beside deliveries; ignored and logged, never read.
 _IGNORED_PREFIXES = (".", "~$", "_")
+# Files staged ahead of the merge, per worker: a night is one large hotline file and a few small
+# ones, and with too short a queue the workers sat idle while a large file was merged
+# (1.2 M bench, 40 nights: 2 per worker 23.5 s, 4 → 17.6 s, 8 → 16.3 s).
+_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def ingest_files(
             elif plan.ignore:
                 results.append(_record(conn, run_id, plan, "ignored", plan.ignore))
             else:
-                while len(ahead) < 2 * s.ingest_workers and (nxt := next(to_stage, None)):
+                while len(ahead) < _AHEAD * s.ingest_workers and (nxt := next(to_stage, None)):
                     ahead.append((nxt, pool.submit(_stage_in_worker, nxt.feed.name, str(nxt.path))))
                 staged_plan, future = ahead.popleft()
                 assert staged_plan is plan  # staged in the same order

@@ -78,10 +78,10 @@ def timestamp_for_copy(raw: Any) -> tuple[datetime, str] | None:
 @lru_cache(maxsize=1 << 16)  # versions of one record repeat their timestamps across deliveries
 def _timestamp_from_text(text: str) -> tuple[datetime, str]:
     if (
-        len(text) == 19 and text[4] == "-" and text[10] == " " and text[13] == ":" and text[16] == ":"
-        and text.isascii()
-    ):  # the commonest form, `2026-03-15 09:12:33`: the C parser is several times faster, and
-        # the text itself is what COPY reads as Asia/Shanghai wall-clock time
+        (len(text) == 16 or (len(text) == 19 and text[16] == ":"))
+        and text[4] == "-" and text[7] == "-" and text[10] == " " and text[13] == ":" and text.isascii()
+    ):  # the commonest forms, `2026-03-15 09:12` and `2026-03-15 09:12:33`: the C parser is several
+        # times faster, and the text itself is what COPY reads as Asia/Shanghai wall-clock time
         try:
             return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ), text
         except ValueError:

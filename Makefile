@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@# --compile-bytecode: pip's default, not uv's. Without .pyc files every process compiles what
+	@# it imports, on every start when PYTHONDONTWRITEBYTECODE is set (as on CI): importing Great
+	@# Expectations alone took 10 s instead of 5 (docs/performance.md).
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 

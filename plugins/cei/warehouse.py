@@ -231,14 +231,18 @@ def raw_table_ddl(feed: Feed) -> sql.Composed:
         "create table if not exists {table} ({cols});\n"
         "create unique index if not exists {uix} on {table} (row_hash);\n"
         "create index if not exists {fix} on {table} (load_file_id);\n"
-        # the staging tests read the week's deliveries each night, not all of history (dbt_project.yml)
-        "create index if not exists {dix} on {table} (delivery_date);"
+        # the staging tests read the week's deliveries each night, not all of history (dbt_project.yml),
+        # and the incremental latest-state models fetch the versions of the keys a night touched
+        "create index if not exists {dix} on {table} (delivery_date);\n"
+        "create index if not exists {kix} on {table} ({keys});"
     ).format(
         table=table,
         cols=sql.SQL(", ").join(cols),
         uix=sql.Identifier(f"{feed.table}_row_hash_uix"),
         fix=sql.Identifier(f"{feed.table}_load_file_ix"),
         dix=sql.Identifier(f"{feed.table}_delivery_ix"),
+        kix=sql.Identifier(f"{feed.table}_key_ix"),
+        keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key)),
     )
 
 

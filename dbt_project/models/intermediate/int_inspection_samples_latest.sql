@@ -2,12 +2,23 @@
 -- assessment unit. Newest wins (a re-test may overturn a result): updated_at desc, then
 -- delivery_date desc, load_file_id desc, source_row desc.
 
+-- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ newest_versions_forget_touched(ref('stg_inspection__samples'), ['sample_id']) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_inspection__samples')) }}",
+) }}
+
 with
 
 versions as (
 
     select * from {{ ref('stg_inspection__samples') }}
     where delivery_date <= {{ as_of_date() }}
+        and {{ newest_versions_touched(ref('stg_inspection__samples'), ['sample_id']) }}
 
 ),
 

@@ -1,12 +1,23 @@
 -- ODR disputes in their latest state as of the run: one row per dispute_id, with the assessment
 -- unit. Newest wins: updated_at desc, then delivery_date desc, load_file_id desc, source_row desc.
 
+-- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ newest_versions_forget_touched(ref('stg_odr__disputes'), ['dispute_id']) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_odr__disputes')) }}",
+) }}
+
 with
 
 versions as (
 
     select * from {{ ref('stg_odr__disputes') }}
     where delivery_date <= {{ as_of_date() }}
+        and {{ newest_versions_touched(ref('stg_odr__disputes'), ['dispute_id']) }}
 
 ),
 

@@ -3,12 +3,23 @@
 -- timestamp, so the later delivery replaces the earlier one (feeds.md §3): delivery_date desc,
 -- load_file_id desc, source_row desc.
 
+-- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ newest_versions_forget_touched(ref('stg_returns__reports'), ['enterprise_uscc', 'report_month']) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_returns__reports')) }}",
+) }}
+
 with
 
 versions as (
 
     select * from {{ ref('stg_returns__reports') }}
     where delivery_date <= {{ as_of_date() }}
+        and {{ newest_versions_touched(ref('stg_returns__reports'), ['enterprise_uscc', 'report_month']) }}
 
 ),
 

@@ -3,12 +3,23 @@
 -- night reproduces its figures). Newest wins: updated_at desc, then delivery_date desc,
 -- load_file_id desc, source_row desc. The consumer's phone hash stays behind in staging.
 
+-- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ newest_versions_forget_touched(ref('stg_hotline__work_orders'), ['work_order_id']) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_hotline__work_orders')) }}",
+) }}
+
 with
 
 versions as (
 
     select * from {{ ref('stg_hotline__work_orders') }}
     where delivery_date <= {{ as_of_date() }}
+        and {{ newest_versions_touched(ref('stg_hotline__work_orders'), ['work_order_id']) }}
 
 ),
 

@@ -5,7 +5,8 @@
 
       touched = keys with a version loaded since the last build (load_file_id > through_file_id),
                 or delivered after the earlier of the last build's as-of and this one's;
-                every key when the region → unit mapping (int_region_units) changed.
+                every key when the region → unit mapping (int_region_units) or the model's
+                SQL changed since the last build.
 
     An untouched key has all its versions delivered by both as-ofs and loaded before the last
     build: its newest version, version count and unit are unchanged. A touched key is deleted
@@ -13,7 +14,7 @@
     earlier as-of, and then it stays deleted. The watermark, `<model>__watermark` beside the
     model, is rewritten in the same transaction (post-hook). This holds because raw is
     append-only and the platform's run lock keeps ingestion out while dbt builds; a change to a
-    model's logic needs `dbt build --full-refresh` (docs/performance.md).
+    macro the model calls (not to its own SQL) needs `dbt build --full-refresh`.
 
     In the model:
         {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
@@ -29,8 +30,10 @@
     {%- do return(adapter.get_relation(this.database, this.schema, this.identifier ~ '__watermark')) -%}
 {%- endmacro %}
 
-{% macro newest_versions_units_hash() -%}
-    (select md5(string_agg(region_code || '=' || coalesce(unit_code, ''), ',' order by region_code))
+{#- What else the stored rows depend on: the region → unit mapping and the model's own SQL. -#}
+{% macro newest_versions_inputs_hash() -%}
+    (select md5('{{ local_md5(model.raw_code) }}' || coalesce(string_agg(region_code || '=' || coalesce(unit_code, ''),
+                ',' order by region_code), ''))
      from {{ ref('int_region_units') }})
 {%- endmacro %}
 
@@ -46,7 +49,7 @@
             from {{ staging }}
             where load_file_id > (select through_file_id from {{ watermark }})
                or delivery_date > least((select as_of_date from {{ watermark }}), {{ as_of_date() }})
-               or (select units_hash from {{ watermark }}) is distinct from {{ newest_versions_units_hash() }}
+               or (select inputs_hash from {{ watermark }}) is distinct from {{ newest_versions_inputs_hash() }}
         )
     {%- endif -%}
 {%- endmacro %}
@@ -62,9 +65,9 @@
 {% macro newest_versions_save_watermark(staging) -%}
     {%- set watermark = this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) -%}
     create table if not exists {{ watermark }} (
-        through_file_id bigint not null, as_of_date date not null, units_hash text);
+        through_file_id bigint not null, as_of_date date not null, inputs_hash text);
     delete from {{ watermark }};
     insert into {{ watermark }}
     select coalesce((select max(load_file_id) from {{ staging }}), 0), {{ as_of_date() }},
-           {{ newest_versions_units_hash() }};
+           {{ newest_versions_inputs_hash() }};
 {%- endmacro %}

@@ -258,6 +258,22 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     w01 = next(r for r in late["int_work_orders_latest"] if r[0] == "W01")
     assert "不满意" in w01 and 2 in w01  # the late version won and is counted
 
+    # Untouched keys are not recomputed (a row changed behind dbt's back stays changed) until an
+    # input changes: the model's SQL or the region → unit mapping, hashed in the watermark.
+    def build_and_read(sql: str) -> str:
+        with psycopg.connect(warehouse_url) as conn:
+            conn.execute(sql)
+        dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *LATEST, command="run")
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute("select channel from intermediate.int_work_orders_latest"
+                                " where work_order_id = 'W02'").fetchone()[0]
+
+    tamper = "update intermediate.int_work_orders_latest set channel = 'tampered' where work_order_id = 'W02'"
+    assert build_and_read(tamper) == "tampered"
+    assert build_and_read("update intermediate.int_work_orders_latest__watermark set inputs_hash = 'changed'") != (
+        "tampered")
+    assert latest_states(warehouse_url) == late
+
     # A rewind: the rerun of an earlier night sees only what was delivered by then.
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *LATEST, command="run")
     rewound = latest_states(warehouse_url)

@@ -19,7 +19,7 @@
     In the model:
         {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
                   pre_hook="{{ newest_versions_forget_touched(ref('stg_x'), ['key']) }}",
-                  post_hook="{{ newest_versions_save_watermark(ref('stg_x')) }}") }}
+                  post_hook="{{ newest_versions_save_watermark(ref('stg_x'), ['key']) }}") }}
         ... from {{ ref('stg_x') }} where delivery_date <= {{ as_of_date() }}
             and {{ newest_versions_touched(ref('stg_x'), ['key']) }}
 -#}
@@ -37,33 +37,51 @@
      from {{ ref('int_region_units') }})
 {%- endmacro %}
 
+{#- The last build's watermark, read when the model compiles so that the conditions below carry
+    literals the planner can match to raw's indexes; none when every key must be recomputed (a
+    full build, no watermark yet, or the inputs changed). -#}
+{% macro newest_versions_since() -%}
+    {%- if not execute or not is_incremental() -%}{%- do return(none) -%}{%- endif -%}
+    {%- set watermark = newest_versions_watermark() -%}
+    {%- if watermark is none -%}{%- do return(none) -%}{%- endif -%}
+    {%- set rows = run_query('select through_file_id, as_of_date, inputs_hash = ' ~ newest_versions_inputs_hash()
+                             ~ ' from ' ~ watermark).rows -%}
+    {%- if rows | length != 1 or not rows[0][2] -%}{%- do return(none) -%}{%- endif -%}
+    {%- do return({'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}) -%}
+{%- endmacro %}
+
 {#- A condition on the versions of `staging`: true for every version of a touched key (always
     true on a full build). -#}
 {% macro newest_versions_touched(staging, key_columns) -%}
-    {%- set watermark = newest_versions_watermark() if is_incremental() else none -%}
-    {%- if watermark is none -%}
+    {%- set since = newest_versions_since() -%}
+    {%- if since is none -%}
         true
     {%- else -%}
-        ({{ key_columns | join(', ') }}) in (
-            select {{ key_columns | join(', ') }}
+        {#- `= any(array(…))`, not `in (…)`: the planner then looks the keys up by index instead of
+            hashing every version of history -#}
+        ({{ key_columns | join(', ') }}) = any(array(
+            select ({{ key_columns | join(', ') }})
             from {{ staging }}
-            where load_file_id > (select through_file_id from {{ watermark }})
-               or delivery_date > least((select as_of_date from {{ watermark }}), {{ as_of_date() }})
-               or (select inputs_hash from {{ watermark }}) is distinct from {{ newest_versions_inputs_hash() }}
-        )
+            where load_file_id > {{ since.through_file_id }}
+               or delivery_date > least(cast('{{ since.as_of_date }}' as date), {{ as_of_date() }})
+        ))
     {%- endif -%}
 {%- endmacro %}
 
 {% macro newest_versions_forget_touched(staging, key_columns) -%}
     {%- if is_incremental() -%}
-        {#- without a watermark the model is rebuilt whole: nothing of it may stay -#}
+        {#- with nothing to start from the model is rebuilt whole: nothing of it may stay -#}
         delete from {{ this }}
-        {%- if newest_versions_watermark() is not none %} where {{ newest_versions_touched(staging, key_columns) }}{% endif %}
+        {%- if newest_versions_since() is not none %} where {{ newest_versions_touched(staging, key_columns) }}{% endif %}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro newest_versions_save_watermark(staging) -%}
+{% macro newest_versions_save_watermark(staging, key_columns) -%}
     {%- set watermark = this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) -%}
+    {%- if not is_incremental() %}
+    {#- a new table (first or full build): the pre-hook's delete finds the touched keys by index -#}
+    create index on {{ this }} ({{ key_columns | join(', ') }});
+    {%- endif %}
     create table if not exists {{ watermark }} (
         through_file_id bigint not null, as_of_date date not null, inputs_hash text);
     delete from {{ watermark }};

@@ -9,7 +9,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ newest_versions_forget_touched(ref('stg_inspection__samples'), ['sample_id']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_inspection__samples')) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_inspection__samples'), ['sample_id']) }}",
 ) }}
 
 with

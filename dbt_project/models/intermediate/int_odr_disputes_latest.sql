@@ -8,7 +8,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ newest_versions_forget_touched(ref('stg_odr__disputes'), ['dispute_id']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_odr__disputes')) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_odr__disputes'), ['dispute_id']) }}",
 ) }}
 
 with

@@ -10,7 +10,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ newest_versions_forget_touched(ref('stg_returns__reports'), ['enterprise_uscc', 'report_month']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_returns__reports')) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_returns__reports'), ['enterprise_uscc', 'report_month']) }}",
 ) }}
 
 with

@@ -10,7 +10,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ newest_versions_forget_touched(ref('stg_hotline__work_orders'), ['work_order_id']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_hotline__work_orders')) }}",
+    post_hook="{{ newest_versions_save_watermark(ref('stg_hotline__work_orders'), ['work_order_id']) }}",
 ) }}
 
 with

@@ -361,7 +361,9 @@ def test_warehouse_interrupted_mid_run_fails_clearly_and_rerun_equals_clean_run(
         child = _child_step("build", run_b)
         _wait_for(_building, child, "dbt built a table")
         failure = _interrupted(child, fault)
-        assert failure["message"].startswith("dbt build "), failure
+        # dbt names its first failed node; or, when dbt's own sessions were between nodes (it opens
+        # fresh ones) and it finished, the step's lock-holding session reports the loss
+        assert failure["message"].startswith(("dbt build ", "lost the connection to the warehouse: ")), failure
         with warehouse.connect() as conn:
             assert marts_state(conn) == published
         run_night(deliveries.landing, night_b)

@@ -13,8 +13,9 @@
     (pre-hook) and inserted again from its versions visible now — none after a rewind to an
     earlier as-of, and then it stays deleted. The watermark, `<model>__watermark` beside the
     model, is rewritten in the same transaction (post-hook). This holds because raw is
-    append-only and the platform's run lock keeps ingestion out while dbt builds; a change to a
-    macro the model calls (not to its own SQL) needs `dbt build --full-refresh`.
+    append-only and the platform's run lock keeps ingestion out while dbt builds. After a change
+    to a macro the model calls (not to its own SQL), drop its watermark table: the next build
+    recomputes every key.
 
     In the model:
         {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',

@@ -31,11 +31,34 @@
     {%- do return(adapter.get_relation(this.database, this.schema, this.identifier ~ '__watermark')) -%}
 {%- endmacro %}
 
-{#- What else the stored rows depend on: the region → unit mapping and the model's own SQL. -#}
+{#- What else the stored rows depend on: the model's own SQL, the region → unit mapping, the
+    content of the small tables listed in the model's meta `incremental_inputs` (say, the
+    deadlines table), and the inputs of the incremental models it reads (their watermarks' hashes:
+    when one of those recomputes every key, so does this one). -#}
 {% macro newest_versions_inputs_hash() -%}
     (select md5('{{ local_md5(model.raw_code) }}' || coalesce(string_agg(region_code || '=' || coalesce(unit_code, ''),
-                ',' order by region_code), ''))
+                ',' order by region_code), '')
+        {%- for name in (config.get('meta') or {}).get('incremental_inputs', []) %}
+            || (select coalesce(md5(string_agg(cast(t as text), ',' order by cast(t as text))), '')
+                from {{ ref(name) }} as t)
+        {%- endfor %}
+        {%- for watermark in newest_versions_upstream_watermarks() %}
+            || (select coalesce(max(inputs_hash), '') from {{ watermark }})
+        {%- endfor %})
      from {{ ref('int_region_units') }})
+{%- endmacro %}
+
+{#- The watermark tables of the models this one reads (none in a unit test or while parsing). -#}
+{% macro newest_versions_upstream_watermarks() -%}
+    {%- set found = [] -%}
+    {%- if execute and this is not none -%}
+        {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
+            {%- set node = graph.nodes[node_id] -%}
+            {%- set watermark = adapter.get_relation(node.database, node.schema, node.alias ~ '__watermark') -%}
+            {%- if watermark is not none -%}{%- do found.append(watermark) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- do return(found) -%}
 {%- endmacro %}
 
 {#- The last build's watermark, read when the model compiles so that the conditions below carry
@@ -51,33 +74,45 @@
     {%- do return({'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}) -%}
 {%- endmacro %}
 
-{#- A condition on the versions of `staging`: true for every version of a touched key (always
-    true on a full build). -#}
-{% macro newest_versions_touched(staging, key_columns) -%}
+{#- A condition on the versions of `staging`, or on the rows of a model keyed like them: true for
+    every row of a touched key (always true on a full build). `columns`: the key's columns where
+    the condition is applied, when they are named otherwise than in staging; `also`: a query for
+    more keys to include (in those columns' order). -#}
+{% macro newest_versions_touched(staging, key_columns, columns=none, also=none) -%}
     {%- set since = newest_versions_since() -%}
     {%- if since is none -%}
         true
     {%- else -%}
         {#- `= any(array(…))`, not `in (…)`: the planner then looks the keys up by index instead of
             hashing every version of history -#}
-        ({{ key_columns | join(', ') }}) = any(array(
+        ({{ (columns or key_columns) | join(', ') }}) = any(array(
             select ({{ key_columns | join(', ') }})
             from {{ staging }}
             where load_file_id > {{ since.through_file_id }}
                or delivery_date > least(cast('{{ since.as_of_date }}' as date), {{ as_of_date() }})
+            {%- if also %}
+            union
+            {{ also }}
+            {%- endif %}
         ))
     {%- endif -%}
 {%- endmacro %}
 
-{% macro newest_versions_forget_touched(staging, key_columns) -%}
+{#- The pre-hook: delete the rows of the touched keys (`columns`, `where`: as in
+    newest_versions_touched, and a condition on which rows). -#}
+{% macro newest_versions_forget_touched(staging, key_columns, columns=none, where=none) -%}
     {%- if is_incremental() -%}
         {#- with nothing to start from the model is rebuilt whole: nothing of it may stay -#}
         delete from {{ this }}
-        {%- if newest_versions_since() is not none %} where {{ newest_versions_touched(staging, key_columns) }}{% endif %}
+        {%- if newest_versions_since() is not none %}
+        where {% if where %}{{ where }} and {% endif %}{{ newest_versions_touched(staging, key_columns, columns) }}
+        {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 
+{#- `staging`: one staging model or a list of them (the watermark is the newest file of any). -#}
 {% macro newest_versions_save_watermark(staging, key_columns) -%}
+    {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
     {%- set watermark = this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) -%}
     {%- if not is_incremental() %}
     {#- a new table (first or full build): the pre-hook's delete finds the touched keys by index -#}
@@ -87,6 +122,7 @@
         through_file_id bigint not null, as_of_date date not null, inputs_hash text);
     delete from {{ watermark }};
     insert into {{ watermark }}
-    select coalesce((select max(load_file_id) from {{ staging }}), 0), {{ as_of_date() }},
-           {{ newest_versions_inputs_hash() }};
+    select greatest(0
+        {%- for s in stagings %}, (select max(load_file_id) from {{ s }}){% endfor %}),
+           {{ as_of_date() }}, {{ newest_versions_inputs_hash() }};
 {%- endmacro %}

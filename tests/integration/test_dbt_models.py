@@ -81,11 +81,12 @@ class Raw:
         self.conn.execute(f"insert into raw.{table} ({columns}) values ({marks})", list(row.values()))
 
     def work_order(self, wid, delivered, *, region, closed=None, callback=None,
-                   updated="2026-03-01 09:00:00+08:00") -> None:
+                   updated="2026-03-01 09:00:00+08:00", registered="2026-02-20 09:00:00+08:00",
+                   accepted="2026-02-21 09:00:00+08:00") -> None:
         self.insert(
             "hotline_work_orders", "hotline", delivered,
             work_order_id=wid, kind="投诉", channel="12315热线",
-            registered_at="2026-02-20 09:00:00+08:00", accepted_at="2026-02-21 09:00:00+08:00",
+            registered_at=registered, accepted_at=accepted,
             closed_at=closed, updated_at=updated, region_code=region, respondent_name="某商店",
             is_tourism=False, recovered_loss=100, outcome="调解成功" if closed else None,
             callback=callback, consumer_phone_hmac=f"hmac-of-a-phone-{wid}",
@@ -218,6 +219,7 @@ LATEST = {
     "int_odr_disputes_latest": "dispute_id",
     "int_return_reports_latest": "enterprise_uscc, report_month",
     "int_inspection_samples_latest": "sample_id",
+    "int_sla_clocks": "clock_code, item_id",
 }
 
 
@@ -228,21 +230,34 @@ def latest_states(url: str) -> dict[str, list[tuple]]:
 
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
-    """The int_*_latest models recompute only the keys a night touched (macros/newest_versions.sql):
-    forward nights, a version loaded late for an earlier delivery date, and a rewind to an earlier
-    as-of each give exactly what a full rebuild gives."""
+    """The incremental models (the int_*_latest and int_sla_clocks) recompute only the keys a night
+    touched and the clocks the as-of turns (macros/newest_versions.sql): forward nights, a version
+    loaded late for an earlier delivery date, and a rewind to an earlier as-of each give exactly
+    what a full rebuild gives."""
     def full_rebuild(as_of: str) -> dict[str, list[tuple]]:
         dbt_build(warehouse_url, tmp_path, as_of, "--full-refresh", "--select", *LATEST, command="run")
         return latest_states(warehouse_url)
 
+    def w97_acceptance() -> str:
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute("select sla_status from intermediate.int_sla_clocks"
+                                " where item_id = 'W97' and clock_code = 'complaint_accept'").fetchone()[0]
+
     with psycopg.connect(warehouse_url) as conn:
         load_cases(conn)
+        # W97: a complaint never decided, its acceptance deadline 2026-04-03 23:59:59 (7 working
+        # days): pending until an as-of passes it, with no version delivered after its first.
+        raw = Raw(conn)
+        raw.rows = 900
+        raw.work_order("W97", "2026-03-26", region="350102", registered="2026-03-25 10:00:00+08:00",
+                       accepted=None)
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     for as_of in ("2026-04-02 23:59:59", "2026-04-05 23:59:59"):  # forward nights
         dbt_build(warehouse_url, tmp_path, as_of, "--select", *LATEST, command="run")
         incremental = latest_states(warehouse_url)
         assert incremental == full_rebuild(as_of), as_of
+    assert w97_acceptance() == "missed"
 
     # A version for an earlier delivery date, loaded after the last build (a late file), and a
     # brand-new key: both are touched although their delivery date is behind the as-of.
@@ -277,5 +292,6 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     # A rewind: the rerun of an earlier night sees only what was delivered by then.
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *LATEST, command="run")
     rewound = latest_states(warehouse_url)
+    assert w97_acceptance() == "pending"
     assert rewound == full_rebuild("2026-04-01 23:59:59")
     assert "W99" not in {r[0] for r in rewound["int_work_orders_latest"]}

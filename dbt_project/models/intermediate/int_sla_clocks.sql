@@ -20,19 +20,43 @@
 -- A deadline after the calendar's last day (deadline_beyond_calendar, null deadline) is still
 -- judged exactly when the stop (or, if open, the as-of) is within the calendar: the deadline is
 -- then certainly later.
+--
+-- Incremental (macros/newest_versions.sql): a build re-judges the clocks of the work orders and
+-- disputes a night touched, and the open clocks whose judgement can turn with the as-of (their
+-- deadline after the earlier of the last as-of and this one, or beyond the calendar); every clock
+-- when the SQL, the region mapping, the deadlines or an upstream model's inputs changed.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['item_id', 'clock_code'],
+    on_schema_change='fail',
+    meta={'incremental_inputs': ['int_working_day_deadlines']},
+    pre_hook=[
+        "{{ newest_versions_forget_touched(ref('stg_hotline__work_orders'), ['work_order_id'], columns=['item_id'], where=\"clock_code <> 'odr_handle'\") }}",
+        "{{ newest_versions_forget_touched(ref('stg_odr__disputes'), ['dispute_id'], columns=['item_id'], where=\"clock_code = 'odr_handle'\") }}",
+    ],
+    post_hook=[
+        "{{ newest_versions_save_watermark([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')], ['item_id', 'clock_code']) }}",
+        "{% if not is_incremental() %}create index on {{ this }} (deadline_at_local) where is_open{% endif %}",
+    ],
+) }}
 
 with
 
 work_orders as (
 
     select * from {{ ref('int_work_orders_latest') }}
+    where {{ newest_versions_touched(ref('stg_hotline__work_orders'), ['work_order_id'],
+                                     also=sla_clocks_turning("clock_code <> 'odr_handle'")) }}
 
 ),
 
 disputes as (
 
     select * from {{ ref('int_odr_disputes_latest') }}
-
+    where {{ newest_versions_touched(ref('stg_odr__disputes'), ['dispute_id'],
+                                     also=sla_clocks_turning("clock_code = 'odr_handle'")) }}
 ),
 
 deadlines as (

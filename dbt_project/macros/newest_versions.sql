@@ -1,21 +1,25 @@
 {#-
-    The latest-state models (int_*_latest) are incremental, so that a night costs what it
-    delivered rather than all of history. Each keeps one row per business key — its newest
-    version delivered by the as-of — and a build recomputes only the keys a version could change:
+    The models that hold one row (or a few) per business key — the latest states (int_*_latest),
+    the SLA clocks (int_sla_clocks) and the fact tables (fct_*) — are incremental, so that a night
+    costs what it delivered rather than all of history. A build recomputes only the keys a
+    version could change:
 
-      touched = keys with a version loaded since the last build (load_file_id > through_file_id),
-                or delivered after the earlier of the last build's as-of and this one's;
-                every key when the region → unit mapping (int_region_units) or the model's
-                SQL changed since the last build.
+      touched = keys with a version loaded since the model's last build (load_file_id >
+                through_file_id), or delivered after the earlier of the last build's as-of and
+                this one's;
+                every key when the model's inputs changed since (its SQL, the region → unit
+                mapping, the small tables its meta `incremental_inputs` lists, or the inputs of an
+                incremental model it reads).
 
     An untouched key has all its versions delivered by both as-ofs and loaded before the last
     build: its newest version, version count and unit are unchanged. A touched key is deleted
     (pre-hook) and inserted again from its versions visible now — none after a rewind to an
-    earlier as-of, and then it stays deleted. The watermark, `<model>__watermark` beside the
-    model, is rewritten in the same transaction (post-hook). This holds because raw is
-    append-only and the platform's run lock keeps ingestion out while dbt builds. After a change
-    to a macro the model calls (not to its own SQL), drop its watermark table: the next build
-    recomputes every key.
+    earlier as-of, and then it stays deleted. The watermark, a row of meta.dbt_watermarks keyed
+    by the table's OID (so a marts table keeps it when publishing renames its schema), is
+    rewritten in the same transaction (post-hook). This holds because raw is append-only and the
+    platform's run lock keeps ingestion out while dbt builds. After a change to a macro a model
+    calls (not to its own SQL), delete the watermark rows of it and of the models downstream (or
+    build them with --full-refresh): the next build recomputes every key.
 
     In the model:
         {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
@@ -23,18 +27,17 @@
                   post_hook="{{ newest_versions_save_watermark(ref('stg_x'), ['key']) }}") }}
         ... from {{ ref('stg_x') }} where delivery_date <= {{ as_of_date() }}
             and {{ newest_versions_touched(ref('stg_x'), ['key']) }}
+    A model downstream applies the same condition to the model it reads (keyed alike).
 -#}
 
-{% macro newest_versions_watermark() -%}
-    {#- none in a unit test, which has no `this` -#}
-    {%- if this is none -%}{%- do return(none) -%}{%- endif -%}
-    {%- do return(adapter.get_relation(this.database, this.schema, this.identifier ~ '__watermark')) -%}
+{% macro newest_versions_table() -%}
+    meta.dbt_watermarks
 {%- endmacro %}
 
 {#- What else the stored rows depend on: the model's own SQL, the region → unit mapping, the
     content of the small tables listed in the model's meta `incremental_inputs` (say, the
-    deadlines table), and the inputs of the incremental models it reads (their watermarks' hashes:
-    when one of those recomputes every key, so does this one). -#}
+    deadlines table), and the inputs of the incremental models it reads (their watermarks'
+    hashes: when one of those recomputes every key, so does this one). -#}
 {% macro newest_versions_inputs_hash() -%}
     (select md5('{{ local_md5(model.raw_code) }}' || coalesce(string_agg(region_code || '=' || coalesce(unit_code, ''),
                 ',' order by region_code), '')
@@ -42,20 +45,22 @@
             || (select coalesce(md5(string_agg(cast(t as text), ',' order by cast(t as text))), '')
                 from {{ ref(name) }} as t)
         {%- endfor %}
-        {%- for watermark in newest_versions_upstream_watermarks() %}
-            || (select coalesce(max(inputs_hash), '') from {{ watermark }})
+        {%- for upstream in newest_versions_upstream() %}
+            || (select coalesce(max(inputs_hash), '') from {{ newest_versions_table() }}
+                where relation_oid = to_regclass('{{ upstream }}'))
         {%- endfor %})
      from {{ ref('int_region_units') }})
 {%- endmacro %}
 
-{#- The watermark tables of the models this one reads (none in a unit test or while parsing). -#}
-{% macro newest_versions_upstream_watermarks() -%}
+{#- The incremental models this one reads (none in a unit test or while parsing). -#}
+{% macro newest_versions_upstream() -%}
     {%- set found = [] -%}
     {%- if execute and this is not none -%}
         {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
             {%- set node = graph.nodes[node_id] -%}
-            {%- set watermark = adapter.get_relation(node.database, node.schema, node.alias ~ '__watermark') -%}
-            {%- if watermark is not none -%}{%- do found.append(watermark) -%}{%- endif -%}
+            {%- if node.config.materialized == 'incremental' -%}
+                {%- do found.append(adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.alias)) -%}
+            {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
     {%- do return(found) -%}
@@ -65,11 +70,10 @@
     literals the planner can match to raw's indexes; none when every key must be recomputed (a
     full build, no watermark yet, or the inputs changed). -#}
 {% macro newest_versions_since() -%}
-    {%- if not execute or not is_incremental() -%}{%- do return(none) -%}{%- endif -%}
-    {%- set watermark = newest_versions_watermark() -%}
-    {%- if watermark is none -%}{%- do return(none) -%}{%- endif -%}
+    {%- if not execute or this is none or not is_incremental() -%}{%- do return(none) -%}{%- endif -%}
     {%- set rows = run_query('select through_file_id, as_of_date, inputs_hash = ' ~ newest_versions_inputs_hash()
-                             ~ ' from ' ~ watermark).rows -%}
+                             ~ ' from ' ~ newest_versions_table()
+                             ~ " where relation_oid = to_regclass('" ~ this.include(database=false) ~ "')").rows -%}
     {%- if rows | length != 1 or not rows[0][2] -%}{%- do return(none) -%}{%- endif -%}
     {%- do return({'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}) -%}
 {%- endmacro %}
@@ -98,8 +102,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook: delete the rows of the touched keys (`columns`, `where`: as in
-    newest_versions_touched, and a condition on which rows). -#}
+{#- The pre-hook: delete the rows of the touched keys (`columns`: as in newest_versions_touched;
+    `where`: a condition on which rows). -#}
 {% macro newest_versions_forget_touched(staging, key_columns, columns=none, where=none) -%}
     {%- if is_incremental() -%}
         {#- with nothing to start from the model is rebuilt whole: nothing of it may stay -#}
@@ -110,19 +114,36 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- `staging`: one staging model or a list of them (the watermark is the newest file of any). -#}
+{#- The post-hook. `staging`: one staging model or a list of them (the watermark is the newest
+    file of any). -#}
 {% macro newest_versions_save_watermark(staging, key_columns) -%}
     {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
-    {%- set watermark = this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) -%}
     {%- if not is_incremental() %}
     {#- a new table (first or full build): the pre-hook's delete finds the touched keys by index -#}
     create index on {{ this }} ({{ key_columns | join(', ') }});
     {%- endif %}
-    create table if not exists {{ watermark }} (
-        through_file_id bigint not null, as_of_date date not null, inputs_hash text);
-    delete from {{ watermark }};
-    insert into {{ watermark }}
-    select greatest(0
-        {%- for s in stagings %}, (select max(load_file_id) from {{ s }}){% endfor %}),
+    {#- the watermarks of tables since dropped (full refreshes, builds replaced) -#}
+    delete from {{ newest_versions_table() }}
+    where relation_oid = to_regclass('{{ this.include(database=false) }}')
+       or not exists (select from pg_class where pg_class.oid = relation_oid);
+    insert into {{ newest_versions_table() }} (relation_oid, relation_name, through_file_id, as_of_date, inputs_hash)
+    select to_regclass('{{ this.include(database=false) }}'), '{{ this.include(database=false) }}',
+           greatest(0
+           {%- for s in stagings %}, (select max(load_file_id) from {{ s }}){% endfor %}),
            {{ as_of_date() }}, {{ newest_versions_inputs_hash() }};
+    {#- before meta.dbt_watermarks, each model kept its watermark in a table beside it -#}
+    drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) }};
+{%- endmacro %}
+
+{#- The config of a model incremental by the keys of a staging model (its name):
+        {{ config(**newest_versions_config('stg_x', ['key'])) }} -#}
+{% macro newest_versions_config(staging, key_columns) -%}
+    {%- set arguments = "ref('" ~ staging ~ "'), " ~ (key_columns | string) -%}
+    {%- do return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': '{{ newest_versions_forget_touched(' ~ arguments ~ ') }}',
+        'post_hook': '{{ newest_versions_save_watermark(' ~ arguments ~ ') }}',
+    }) -%}
 {%- endmacro %}

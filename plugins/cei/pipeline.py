@@ -184,9 +184,9 @@ def build(run_id: int) -> dict:
     with _step(run_id, "build"), warehouse.connect(s, autocommit=True) as conn:
         _, _, run_as_of = _run(conn, run_id)
         with warehouse.exclusive(conn, "dbt build"):
-            warehouse.prepare_build(conn)
+            started = warehouse.prepare_build(conn)
             summary = transform.run_dbt(["build"], as_of=run_as_of, marts_schema=warehouse.MARTS_BUILD, s=s)
-            warehouse.mark_build(conn, run_id)
+            warehouse.mark_build(conn, run_id, started)
         return {**summary, "schema": warehouse.MARTS_BUILD}
 
 

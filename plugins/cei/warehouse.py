@@ -12,6 +12,7 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -309,6 +310,16 @@ create table if not exists meta.quality_gates (
     note             text,  -- e.g. why a suite was skipped, or a first night without volume history
     checked_at       timestamptz not null default now()
 );
+-- The incremental dbt models' watermarks (dbt_project/macros/newest_versions.sql): one row per
+-- table, keyed by the table's OID, which stays with it when publishing renames its schema.
+create table if not exists meta.dbt_watermarks (
+    relation_oid     oid primary key,
+    relation_name    text not null,  -- where it was last built, for people
+    through_file_id  bigint not null,  -- the newest load file its rows have seen
+    as_of_date       date not null,  -- the as-of date of that build
+    inputs_hash      text not null,  -- its SQL, the region mapping, listed tables, upstream hashes
+    saved_at         timestamptz not null default now()
+);
 create table if not exists meta.marts_publications (
     run_id        bigint not null references meta.pipeline_runs,
     published_at  timestamptz not null default now(),
@@ -394,14 +405,37 @@ def _marker(run_id: int) -> str:
     return f"cei run {int(run_id)}"
 
 
-def prepare_build(conn: psycopg.Connection) -> None:
-    """An empty build schema for this run's dbt build: a table of an earlier build (or of a model
-    since removed) must never be published with this one."""
-    conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(MARTS_BUILD)))
+def prepare_build(conn: psycopg.Connection) -> datetime:
+    """Ready the build schema for this run's dbt build and return when it began (database clock).
+
+    It keeps the incremental models' tables (the fact tables) of the build it holds — the marts
+    published the night before last, recycled by publish_marts, or a build that failed its gate —
+    which dbt brings up to date from their watermarks (meta.dbt_watermarks); every other relation
+    is dropped, so nothing of an earlier build is published with this one unless dbt rebuilt it."""
+    build = sql.Identifier(MARTS_BUILD)
+    conn.execute(sql.SQL("create schema if not exists {}").format(build))
+    conn.execute(sql.SQL("comment on schema {} is 'being built: no run has finished it'").format(build))
+    for name, kind in conn.execute(
+        "select c.relname, case when c.relkind = 'v' then 'view' else 'table' end"
+        " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = %s and c.relkind in ('r', 'p', 'v')"
+        " and not exists (select from meta.dbt_watermarks w where w.relation_oid = c.oid)",
+        (MARTS_BUILD,),
+    ).fetchall():
+        conn.execute(sql.SQL("drop {} if exists {} cascade").format(sql.SQL(kind), sql.Identifier(MARTS_BUILD, name)))
+    return conn.execute("select now()").fetchone()[0]
 
 
-def mark_build(conn: psycopg.Connection, run_id: int) -> None:
-    """Stamp the build schema with the run that built it (checked by the gate and by publish)."""
+def mark_build(conn: psycopg.Connection, run_id: int, started: datetime | None = None) -> None:
+    """After a successful dbt build begun at `started`: drop the incremental tables it did not
+    bring up to date (a model removed from the project), and stamp the build schema with the run
+    that built it (checked by the gate and by publish)."""
+    for (name,) in [] if started is None else conn.execute(
+        "select c.relname from meta.dbt_watermarks w join pg_class c on c.oid = w.relation_oid"
+        " join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and w.saved_at < %s",
+        (MARTS_BUILD, started),
+    ).fetchall():
+        conn.execute(sql.SQL("drop table {} cascade").format(sql.Identifier(MARTS_BUILD, name)))
     conn.execute(
         sql.SQL("comment on schema {} is {}").format(
             sql.Identifier(MARTS_BUILD), sql.Literal(_marker(run_id) + ": built, not published")
@@ -467,7 +501,8 @@ def publish_problems(conn: psycopg.Connection) -> list[str]:
     """Why swapping the schemas would break something, or []:
     - a view in the build schema that reads outside it (e.g. an intermediate view) would publish
       that relation's *next* state ungated, and die when dbt next replaces it (drop … cascade);
-    - a view elsewhere that reads the published marts would be dropped with the old schema."""
+    - a view elsewhere that reads the published marts would follow them into the build schema,
+      where the next build drops it."""
     problems = [
         f"{view} reads {source} outside the marts (materialize it as a table)"
         for view, source in conn.execute(
@@ -485,13 +520,26 @@ def publish_problems(conn: psycopg.Connection) -> list[str]:
     return [p.replace(MARTS_BUILD + ".", cfg.MARTS + ".", 1) for p in problems]
 
 
+def _recycle_previous(conn: psycopg.Connection) -> None:
+    """The replaced marts, closed to analysts, become the build schema."""
+    previous, role = sql.Identifier(MARTS_PREVIOUS), sql.Identifier(cfg.ANALYST_ROLE)
+    conn.execute(sql.SQL("revoke usage on schema {} from {}").format(previous, role))
+    conn.execute(sql.SQL("revoke select on all tables in schema {} from {}").format(previous, role))
+    conn.execute(sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(previous, role))
+    conn.execute(sql.SQL("alter schema {} rename to {}").format(previous, sql.Identifier(MARTS_BUILD)))
+    conn.execute(sql.SQL("comment on schema {} is 'the marts replaced by the last publication'").format(
+        sql.Identifier(MARTS_BUILD)))
+
+
 def publish_marts(conn: psycopg.Connection, run_id: int, as_of: object) -> dict:
     """Swap the audited build in as `marts`, in ONE transaction:
 
         alter schema marts rename to marts__previous;
         alter schema marts__build rename to marts;
         grant usage / select to cei_analyst (+ default privileges) on the new marts;
-        drop schema marts__previous cascade;
+        revoke them on marts__previous, and rename it to marts__build;
+
+The previous marts become the next build's start: its fact tables are incremental (prepare_build).
 
     Tables move with their schema (references are by object, not by name), so nothing is copied
     and readers see either the old marts or the new, never a mix. Refuses, changing nothing, when
@@ -523,7 +571,8 @@ def publish_marts(conn: psycopg.Connection, run_id: int, as_of: object) -> dict:
                 )
             )
             _ensure_analyst_role(conn)
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
+            if exists:
+                _recycle_previous(conn)
             conn.execute(
                 "insert into meta.marts_publications (run_id, as_of, tables) values (%s, %s, %s)",
                 (run_id, as_of, tables),

@@ -39,6 +39,11 @@ def test_bench_report_accounts_for_every_row_and_stage(bench_report, tmp_path):
         assert by["gate_marts"]["rows"] == by["publish"]["rows"] > 0 and by["export"]["rows"] > 0
         assert r[part]["seconds"] == pytest.approx(sum(st["seconds"] for st in stages), abs=0.001)
 
+    # the warm-up reruns the last history night: it loads nothing new and publishes again
+    warm_up = {st["stage"]: st for st in r["warm_up"]["stages"]}
+    assert list(warm_up) == list(bench.STAGES) and warm_up["ingest"]["rows"] == 0
+    assert warm_up["publish"]["rows"] > 0
+
     history_ingest = r["history"]["stages"][0]["rows"]
     assert r["baseline"]["rows"] == history_ingest  # the floor copies exactly the rows loaded
     assert r["baseline"]["seconds"] > 0

@@ -214,19 +214,23 @@ def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):
         ).fetchone() == (True, False)
 
 
-LATEST = {
-    "int_work_orders_latest": "work_order_id",
-    "int_odr_disputes_latest": "dispute_id",
-    "int_return_reports_latest": "enterprise_uscc, report_month",
-    "int_inspection_samples_latest": "sample_id",
-    "int_sla_clocks": "clock_code, item_id",
+INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their keys
+    "intermediate.int_work_orders_latest": "work_order_id",
+    "intermediate.int_odr_disputes_latest": "dispute_id",
+    "intermediate.int_return_reports_latest": "enterprise_uscc, report_month",
+    "intermediate.int_inspection_samples_latest": "sample_id",
+    "intermediate.int_sla_clocks": "clock_code, item_id",
+    "marts.fct_work_orders": "work_order_id",
+    "marts.fct_odr_disputes": "dispute_id",
+    "marts.fct_return_reports": "enterprise_uscc, report_month",
+    "marts.fct_inspection_samples": "sample_id",
 }
+MODELS = [name.split(".")[1] for name in INCREMENTAL]  # for dbt --select
 
 
 def latest_states(url: str) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as conn:
-        return {m: conn.execute(f"select * from intermediate.{m} order by {keys}").fetchall()
-                for m, keys in LATEST.items()}
+        return {m: conn.execute(f"select * from {m} order by {keys}").fetchall() for m, keys in INCREMENTAL.items()}
 
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
@@ -235,7 +239,7 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     loaded late for an earlier delivery date, and a rewind to an earlier as-of each give exactly
     what a full rebuild gives."""
     def full_rebuild(as_of: str) -> dict[str, list[tuple]]:
-        dbt_build(warehouse_url, tmp_path, as_of, "--full-refresh", "--select", *LATEST, command="run")
+        dbt_build(warehouse_url, tmp_path, as_of, "--full-refresh", "--select", *MODELS, command="run")
         return latest_states(warehouse_url)
 
     def w97_acceptance() -> str:
@@ -254,7 +258,7 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     for as_of in ("2026-04-02 23:59:59", "2026-04-05 23:59:59"):  # forward nights
-        dbt_build(warehouse_url, tmp_path, as_of, "--select", *LATEST, command="run")
+        dbt_build(warehouse_url, tmp_path, as_of, "--select", *MODELS, command="run")
         incremental = latest_states(warehouse_url)
         assert incremental == full_rebuild(as_of), as_of
     assert w97_acceptance() == "missed"
@@ -267,10 +271,10 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         raw.work_order("W01", "2026-03-30", region="350102", closed="2026-03-10 10:00:00+08:00",
                        callback="不满意", updated="2026-04-03 10:00:00+08:00")
         raw.work_order("W99", "2026-04-03", region="350203")
-    dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *LATEST, command="run")
+    dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *MODELS, command="run")
     late = latest_states(warehouse_url)
     assert late == full_rebuild("2026-04-05 23:59:59")
-    w01 = next(r for r in late["int_work_orders_latest"] if r[0] == "W01")
+    w01 = next(r for r in late["intermediate.int_work_orders_latest"] if r[0] == "W01")
     assert "不满意" in w01 and 2 in w01  # the late version won and is counted
 
     # Untouched keys are not recomputed (a row changed behind dbt's back stays changed) until an
@@ -278,20 +282,20 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     def build_and_read(sql: str) -> str:
         with psycopg.connect(warehouse_url) as conn:
             conn.execute(sql)
-        dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *LATEST, command="run")
+        dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *MODELS, command="run")
         with psycopg.connect(warehouse_url) as conn:
             return conn.execute("select channel from intermediate.int_work_orders_latest"
                                 " where work_order_id = 'W02'").fetchone()[0]
 
     tamper = "update intermediate.int_work_orders_latest set channel = 'tampered' where work_order_id = 'W02'"
     assert build_and_read(tamper) == "tampered"
-    assert build_and_read("update intermediate.int_work_orders_latest__watermark set inputs_hash = 'changed'") != (
-        "tampered")
+    assert build_and_read("update meta.dbt_watermarks set inputs_hash = 'changed'"
+                          " where relation_name like '%int_work_orders_latest%'") != "tampered"
     assert latest_states(warehouse_url) == late
 
     # A rewind: the rerun of an earlier night sees only what was delivered by then.
-    dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *LATEST, command="run")
+    dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")
     rewound = latest_states(warehouse_url)
     assert w97_acceptance() == "pending"
     assert rewound == full_rebuild("2026-04-01 23:59:59")
-    assert "W99" not in {r[0] for r in rewound["int_work_orders_latest"]}
+    assert "W99" not in {r[0] for r in rewound["intermediate.int_work_orders_latest"]}

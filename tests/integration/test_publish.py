@@ -275,9 +275,28 @@ def test_publish_swaps_the_audited_build_in_and_grants_the_analysts(warehouse_ur
     assert snapshot(db) == built
     schemas = {r[0]: r[1] for r in db.execute(
         "select nspname, obj_description(oid, 'pg_namespace') from pg_namespace where nspname like 'marts%%'")}
-    assert set(schemas) == {"marts"}, "build and previous schemas are gone"
+    # the replaced marts are the next build's schema (its fact tables are incremental), closed
+    # to analysts; the next build drops what dbt does not bring up to date (prepare_build)
+    assert set(schemas) == {"marts", BUILD}, "the previous schema is recycled as the build schema"
     assert schemas["marts"].startswith(f"cei run {run_id}: published")
     assert all(analyst_reads(db, "marts", t) for t in built)
+    assert [t for (t,) in db.execute("select tablename from pg_tables where schemaname = %s", (BUILD,))] == ["stale"]
+    assert not db.execute("select has_schema_privilege(%s, %s, 'usage') or has_table_privilege(%s, %s, 'select')",
+                          (ANALYST_ROLE, BUILD, ANALYST_ROLE, f"{BUILD}.stale")).fetchone()[0]
+    # ... but keeps an incremental table (it has a watermark) for dbt to bring up to date, and
+    # drops it after a build that did not (its model was removed from the project)
+    db.execute(sql.SQL("create table {}.fct_kept (x int)").format(sql.Identifier(BUILD)))
+    db.execute("insert into meta.dbt_watermarks (relation_oid, relation_name, through_file_id, as_of_date,"
+               " inputs_hash, saved_at) values (to_regclass(%s), 'fct_kept', 0, '2026-07-19', 'h', now() - interval '1 day')",
+               (f"{BUILD}.fct_kept",))
+
+    def build_tables() -> list[str]:
+        return [t for (t,) in db.execute("select tablename from pg_tables where schemaname = %s", (BUILD,))]
+
+    started = warehouse.prepare_build(db)
+    assert build_tables() == ["fct_kept"]
+    warehouse.mark_build(db, new_run(db), started)
+    assert build_tables() == []
     assert db.execute("select run_id, tables from meta.marts_publications").fetchall() == [
         (run_id, sorted(built))
     ]

@@ -4,13 +4,7 @@
 
 -- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ newest_versions_forget_touched(ref('stg_inspection__samples'), ['sample_id']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_inspection__samples'), ['sample_id']) }}",
-) }}
+{{ config(**newest_versions_config('stg_inspection__samples', ['sample_id'])) }}
 
 with
 

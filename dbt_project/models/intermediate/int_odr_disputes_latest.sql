@@ -3,13 +3,7 @@
 
 -- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ newest_versions_forget_touched(ref('stg_odr__disputes'), ['dispute_id']) }}",
-    post_hook="{{ newest_versions_save_watermark(ref('stg_odr__disputes'), ['dispute_id']) }}",
-) }}
+{{ config(**newest_versions_config('stg_odr__disputes', ['dispute_id'])) }}
 
 with
 

@@ -1,11 +1,17 @@
 -- ODR disputes (在线消费纠纷), one row per dispute_id in its latest state as of the run, with its
 -- assessment unit.
 
+-- Incremental: each build rewrites only the rows of the keys new versions touch
+-- (macros/newest_versions.sql); the build schema is kept from one publication to the next.
+
+{{ config(**newest_versions_config('stg_odr__disputes', ['dispute_id'])) }}
+
 with
 
 disputes as (
 
     select * from {{ ref('int_odr_disputes_latest') }}
+    where {{ newest_versions_touched(ref('stg_odr__disputes'), ['dispute_id']) }}
 
 ),
 

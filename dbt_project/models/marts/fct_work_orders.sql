@@ -2,11 +2,17 @@
 -- with its assessment unit. No personal data: the consumer's name is never stored and the
 -- phone hash stays in staging.
 
+-- Incremental: each build rewrites only the rows of the keys new versions touch
+-- (macros/newest_versions.sql); the build schema is kept from one publication to the next.
+
+{{ config(**newest_versions_config('stg_hotline__work_orders', ['work_order_id'])) }}
+
 with
 
 work_orders as (
 
     select * from {{ ref('int_work_orders_latest') }}
+    where {{ newest_versions_touched(ref('stg_hotline__work_orders'), ['work_order_id']) }}
 
 ),
 

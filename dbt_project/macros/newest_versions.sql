@@ -115,22 +115,35 @@
 {%- endmacro %}
 
 {#- The post-hook. `staging`: one staging model or a list of them (the watermark is the newest
-    file of any). -#}
-{% macro newest_versions_save_watermark(staging, key_columns) -%}
+    file of any). On a full build it indexes the new table: its key, unique (a duplicate fails
+    the build), for the pre-hook's delete; and, when `lineage`, load_file_id and delivery_date
+    for the rows a build rewrote (get_where_subquery's __rebuilt_rows__, the marts gate). -#}
+{% macro newest_versions_save_watermark(staging, key_columns, lineage=true) -%}
     {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
+    {%- set since = newest_versions_since() -%}
+    {%- set relation = this.include(database=false) -%}
     {%- if not is_incremental() %}
-    {#- a new table (first or full build): the pre-hook's delete finds the touched keys by index -#}
-    create index on {{ this }} ({{ key_columns | join(', ') }});
+    create unique index on {{ this }} ({{ key_columns | join(', ') }});
+    {%- if lineage %}
+    create index on {{ this }} (load_file_id);
+    create index on {{ this }} (delivery_date);
     {%- endif %}
-    {#- the watermarks of tables since dropped (full refreshes, builds replaced) -#}
+    {%- endif %}
+    {#- and the watermarks of tables since dropped (full refreshes, builds replaced) -#}
     delete from {{ newest_versions_table() }}
-    where relation_oid = to_regclass('{{ this.include(database=false) }}')
+    where relation_oid = to_regclass('{{ relation }}')
        or not exists (select from pg_class where pg_class.oid = relation_oid);
-    insert into {{ newest_versions_table() }} (relation_oid, relation_name, through_file_id, as_of_date, inputs_hash)
-    select to_regclass('{{ this.include(database=false) }}'), '{{ this.include(database=false) }}',
+    insert into {{ newest_versions_table() }} (relation_oid, relation_name, through_file_id, as_of_date, inputs_hash,
+                                               rebuilt_after_file_id, rebuilt_after_date)
+    select to_regclass('{{ relation }}'), '{{ relation }}',
            greatest(0
            {%- for s in stagings %}, (select max(load_file_id) from {{ s }}){% endfor %}),
-           {{ as_of_date() }}, {{ newest_versions_inputs_hash() }};
+           {{ as_of_date() }}, {{ newest_versions_inputs_hash() }},
+           {% if since is none -%}
+           null, null
+           {%- else -%}
+           {{ since.through_file_id }}, least(cast('{{ since.as_of_date }}' as date), {{ as_of_date() }})
+           {%- endif %};
     {#- before meta.dbt_watermarks, each model kept its watermark in a table beside it -#}
     drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) }};
 {%- endmacro %}

@@ -379,9 +379,25 @@ def volume_query(feed: Feed, ids: list[int]) -> str:
     )
 
 
-def marts_query(suite: SuiteFile, asset: str, schema: str) -> str:
-    """A marts suite's declared query asset, over the validated schema."""
-    return suite.assets[asset].query.replace("{schema}", _quote(schema))
+def marts_query(suite: SuiteFile, asset: str, schema: str, rebuilt: str = "true") -> str:
+    """A marts suite's declared query asset, over the validated schema; `{rebuilt}` stands for
+    the condition `rebuilt_rows` gives."""
+    return suite.assets[asset].query.replace("{schema}", _quote(schema)).replace("{rebuilt}", rebuilt)
+
+
+def rebuilt_rows(conn: psycopg.Connection, schema: str, table: str) -> str:
+    """A condition on the rows of an incremental table (a fact table: dbt_project/macros/
+    newest_versions.sql) that its last build wrote: a newest version loaded or delivered after
+    what the build before had seen, as literals so PostgreSQL can use the table's indexes. Every
+    row ("true") after a full build and for a table without a watermark. Every other row was
+    validated by the build that wrote it, in this schema or in the other one publishing swaps
+    with it, from the same latest states."""
+    row = conn.execute(
+        "select rebuilt_after_file_id, rebuilt_after_date from meta.dbt_watermarks"
+        " where relation_oid = to_regclass(%s) and rebuilt_after_file_id is not null",
+        (_qualified(schema, table),),
+    ).fetchone()
+    return "true" if row is None else f"(load_file_id > {int(row[0])} or delivery_date > {_literal(row[1].isoformat())})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1019,8 +1035,8 @@ def validate_marts(
                     checks.append(Check(suite, asset, target, table=(schema, suite.target), index=suite.index))
                 else:
                     spec = suite.assets[asset]
-                    checks.append(Check(suite, asset, target, query=marts_query(suite, asset, schema),
-                                        index=spec.index, unit=spec.unit))
+                    query = marts_query(suite, asset, schema, rebuilt_rows(conn, schema, suite.target))
+                    checks.append(Check(suite, asset, target, query=query, index=spec.index, unit=spec.unit))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"great_expectations(\.|$)")
             outcomes, index_page = _run_checks(conn_url, run_id, checks, where)

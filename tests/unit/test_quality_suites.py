@@ -74,7 +74,9 @@ def test_marts_suites_query_only_the_validated_schema(path):
     for item in suite.expectations:
         if item["meta"]["asset"] != quality.TABLE_ASSET:
             wanted = quality.referenced_columns([item])
-            assert all(c in quality.marts_query(suite, item["meta"]["asset"], "s") for c in wanted), item["type"]
+            query = quality.marts_query(suite, item["meta"]["asset"], "s")
+            assert query.startswith(f'select * from "s".{suite.target}\n') or all(c in query for c in wanted), (
+                item["type"])
 
 
 def test_the_issue_examples_are_covered_with_their_severity():

@@ -10,6 +10,10 @@
 --   odr_active_enterprises 活跃企业数  distinct enterprises with a dispute filed in the month
 --                               (int_indicator_distinct_members); value = the count, denominator null
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
+
+{{ config(**indicator_family_config()) }}
+
 with
 
 disputes as (

@@ -92,6 +92,10 @@
                  where {{ newest_versions_touched(source.relation, source['keys']) }})
                 {%- endfor %})) as date)
         {%- endset -%}
-        {{ column }} >= cast('{{ run_query(query).rows[0][0] }}' as date)
+        {%- set memo = graph.setdefault('indicator_months_rebuilt', {}) -%}  {#- as newest_versions_since -#}
+        {%- if this | string not in memo -%}
+            {%- do memo.update({this | string: run_query(query).rows[0][0]}) -%}
+        {%- endif -%}
+        {{ column }} >= cast('{{ memo[this | string] }}' as date)
     {%- endif -%}
 {%- endmacro %}

@@ -71,11 +71,18 @@
     full build, no watermark yet, or the inputs changed). -#}
 {% macro newest_versions_since() -%}
     {%- if not execute or this is none or not is_incremental() -%}{%- do return(none) -%}{%- endif -%}
-    {%- set rows = run_query('select through_file_id, as_of_date, inputs_hash = ' ~ newest_versions_inputs_hash()
-                             ~ ' from ' ~ newest_versions_table()
-                             ~ " where relation_oid = to_regclass('" ~ this.include(database=false) ~ "')").rows -%}
-    {%- if rows | length != 1 or not rows[0][2] -%}{%- do return(none) -%}{%- endif -%}
-    {%- do return({'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}) -%}
+    {#- remembered for the rest of the model's build (its SQL and hooks ask several times; the
+        watermark changes only in its post-hook's transaction, after the last question) -#}
+    {%- set memo = graph.setdefault('newest_versions_since', {}) -%}
+    {%- set key = this.include(database=false) | string -%}
+    {%- if key not in memo -%}
+        {%- set rows = run_query('select through_file_id, as_of_date, inputs_hash = ' ~ newest_versions_inputs_hash()
+                                 ~ ' from ' ~ newest_versions_table()
+                                 ~ " where relation_oid = to_regclass('" ~ key ~ "')").rows -%}
+        {%- do memo.update({key: none if rows | length != 1 or not rows[0][2]
+                                 else {'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}}) -%}
+    {%- endif -%}
+    {%- do return(memo[key]) -%}
 {%- endmacro %}
 
 {#- A condition on the versions of `staging`, or on the rows of a model keyed like them: true for

@@ -31,11 +31,13 @@ def months_of_rows(conn: psycopg.Connection, run_id: int) -> set[date]:
         table = sql.Identifier(cfg.RAW, feed.table)
         key = sql.SQL(", ").join(sql.Identifier(k) for k in feed.business_key)
         dates = sql.SQL(", ").join(sql.SQL("({})").format(_month_of(c, feed.column(c).kind)) for c in columns)
+        # `= any(array(…))`, not a join or `in`: PostgreSQL then looks the night's files and keys
+        # up by index instead of scanning all of history twice
         query = sql.SQL(
-            "with keys as (select distinct {key} from {t} where load_file_id in"
-            " (select file_id from meta.load_files where run_id = %s and status = 'loaded'))"
-            " select distinct v.month from {t} join keys using ({key})"
-            " cross join lateral (values {dates}) as v(month) where v.month is not null"
+            "select distinct v.month from {t} cross join lateral (values {dates}) as v(month)"
+            " where ({key}) = any(array(select ({key}) from {t} where load_file_id = any(array("
+            "   select file_id from meta.load_files where run_id = %s and status = 'loaded'))))"
+            " and v.month is not null"
         ).format(key=key, t=table, dates=dates)
         months.update(r[0] for r in conn.execute(query, (run_id,)))
     return months

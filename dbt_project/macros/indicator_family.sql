@@ -77,8 +77,9 @@
     {%- do return(sources) -%}
 {%- endmacro %}
 
-{#- A condition on a month column: true for the months this build recomputes (every month on a
-    full build). Read when the model compiles, so that it is a literal. -#}
+{#- A condition on a month column (or a moment: from the first moment of the month on): true for
+    the months this build recomputes (every month on a full build). Read when the model
+    compiles, so that it is a literal. -#}
 {% macro indicator_months_rebuilt(column='month') -%}
     {%- set since = newest_versions_since() -%}
     {%- if since is none -%}

@@ -22,9 +22,9 @@
 -- then certainly later.
 --
 -- Incremental (macros/newest_versions.sql): a build re-judges the clocks of the work orders and
--- disputes a night touched, and the open clocks whose judgement can turn with the as-of (their
--- deadline after the earlier of the last as-of and this one, or beyond the calendar); every clock
--- when the SQL, the region mapping, the deadlines or an upstream model's inputs changed.
+-- disputes a night touched, and the open clocks whose judgement the as-of turns (their deadline
+-- between the last build's as-of and this one, or beyond the calendar: macros/sla_clocks.sql);
+-- every clock when the SQL, the region mapping, the deadlines or an upstream model's inputs changed.
 
 {{ config(
     materialized='incremental',

@@ -50,6 +50,8 @@ closed_disputes as (
     from disputes
     where closed_at_local is not null
         and status in ('和解成功', '和解失败', '转行政调解')
+        -- explicitly: the full outer join below keeps the months' filter from reaching here
+        and {{ indicator_months_rebuilt('closed_at_local') }}
     group by 1, 2
 
 ),
@@ -63,6 +65,7 @@ closed_complaints as (
     from work_orders
     where kind = '投诉'
         and closed_at_local is not null
+        and {{ indicator_months_rebuilt('closed_at_local') }}
     group by 1, 2
 
 ),

@@ -177,7 +177,8 @@ def gate_feeds(run_id: int) -> dict:
 def build(run_id: int) -> dict:
     """`dbt build` (seeds, models, tests) with the marts written into the build schema
     (warehouse.MARTS_BUILD: readied first, keeping the fact tables dbt brings up to date
-    incrementally, and stamped with the run after): nothing analysts read changes here. dbt's macro generate_schema_name reads CEI_MARTS_SCHEMA."""
+    incrementally, and stamped with the run after): nothing analysts read changes here. dbt's
+    macro generate_schema_name reads CEI_MARTS_SCHEMA."""
     from cei import transform
 
     s = cfg.load()

@@ -397,7 +397,9 @@ def rebuilt_rows(conn: psycopg.Connection, schema: str, table: str) -> str:
         " where relation_oid = to_regclass(%s) and rebuilt_after_file_id is not null",
         (_qualified(schema, table),),
     ).fetchone()
-    return "true" if row is None else f"(load_file_id > {int(row[0])} or delivery_date > {_literal(row[1].isoformat())})"
+    if row is None:
+        return "true"
+    return f"(load_file_id > {int(row[0])} or delivery_date > {_literal(row[1].isoformat())})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -529,7 +529,9 @@ def _recycle_previous(conn: psycopg.Connection) -> None:
     previous, role = sql.Identifier(MARTS_PREVIOUS), sql.Identifier(cfg.ANALYST_ROLE)
     conn.execute(sql.SQL("revoke usage on schema {} from {}").format(previous, role))
     conn.execute(sql.SQL("revoke select on all tables in schema {} from {}").format(previous, role))
-    conn.execute(sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(previous, role))
+    conn.execute(
+        sql.SQL("alter default privileges in schema {} revoke select on tables from {}").format(previous, role)
+    )
     conn.execute(sql.SQL("alter schema {} rename to {}").format(previous, sql.Identifier(MARTS_BUILD)))
     conn.execute(sql.SQL("comment on schema {} is 'the marts replaced by the last publication'").format(
         sql.Identifier(MARTS_BUILD)))

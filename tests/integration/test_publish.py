@@ -287,8 +287,8 @@ def test_publish_swaps_the_audited_build_in_and_grants_the_analysts(warehouse_ur
     # drops it after a build that did not (its model was removed from the project)
     db.execute(sql.SQL("create table {}.fct_kept (x int)").format(sql.Identifier(BUILD)))
     db.execute("insert into meta.dbt_watermarks (relation_oid, relation_name, through_file_id, as_of_date,"
-               " inputs_hash, saved_at) values (to_regclass(%s), 'fct_kept', 0, '2026-07-19', 'h', now() - interval '1 day')",
-               (f"{BUILD}.fct_kept",))
+               " inputs_hash, saved_at) values (to_regclass(%s), 'fct_kept', 0, '2026-07-19', 'h',"
+               " now() - interval '1 day')", (f"{BUILD}.fct_kept",))
 
     def build_tables() -> list[str]:
         return [t for (t,) in db.execute("select tablename from pg_tables where schemaname = %s", (BUILD,))]

@@ -224,11 +224,8 @@ INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their
     "marts.fct_odr_disputes": "dispute_id",
     "marts.fct_return_reports": "enterprise_uscc, report_month",
     "marts.fct_inspection_samples": "sample_id",
-    **{f"intermediate.int_indicators_monthly__{family}": "indicator_code, unit_code, month"
-       for family in ("efficiency", "hotline_totals", "inspection", "odr", "returns", "satisfaction")},
 }
-# for dbt --select: those, and the tables the families read beside them
-MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months", "int_indicator_distinct_members"]
+MODELS = [name.split(".")[1] for name in INCREMENTAL]  # for dbt --select
 
 
 def latest_states(url: str) -> dict[str, list[tuple]]:

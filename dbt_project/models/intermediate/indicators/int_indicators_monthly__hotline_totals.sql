@@ -6,10 +6,6 @@
 --                                          month (an empty amount adds nothing)
 --   tourism_complaints  旅游投诉件数        投诉 registered in the month with 是否涉旅 = 是
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
-
-{{ config(**indicator_family_config()) }}
-
 with
 
 work_orders as (

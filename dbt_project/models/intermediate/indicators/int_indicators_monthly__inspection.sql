@@ -6,10 +6,6 @@
 --   inspection_fail_rate_online   网络抽检不合格率   the same over channel 网络平台
 --   inspection_fail_rate_offline  实体店抽检不合格率 the same over channel 实体店
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
-
-{{ config(**indicator_family_config()) }}
-
 with
 
 samples as (

@@ -10,10 +10,6 @@
 --   odr_active_enterprises 活跃企业数  distinct enterprises with a dispute filed in the month
 --                               (int_indicator_distinct_members); value = the count, denominator null
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
-
-{{ config(**indicator_family_config()) }}
-
 with
 
 disputes as (
@@ -50,8 +46,6 @@ closed_disputes as (
     from disputes
     where closed_at_local is not null
         and status in ('和解成功', '和解失败', '转行政调解')
-        -- explicitly: the full outer join below keeps the months' filter from reaching here
-        and {{ indicator_months_rebuilt('closed_at_local') }}
     group by 1, 2
 
 ),
@@ -65,7 +59,6 @@ closed_complaints as (
     from work_orders
     where kind = '投诉'
         and closed_at_local is not null
-        and {{ indicator_months_rebuilt('closed_at_local') }}
     group by 1, 2
 
 ),

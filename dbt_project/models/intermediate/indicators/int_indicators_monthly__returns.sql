@@ -8,10 +8,6 @@
 --   return_items        无理由退货件数          sum of 退货件数 of the month's reports
 --   return_refund_yuan  无理由退货退款金额（元）  sum of 退款金额 of the month's reports
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
-
-{{ config(**indicator_family_config()) }}
-
 with
 
 return_reports as (

@@ -8,10 +8,6 @@
 --
 -- "Closed in the month" is the local (Asia/Shanghai) month of 办结时间.
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_family.sql).
-
-{{ config(**indicator_family_config(inputs=[])) }}
-
 with
 
 unit_months as (
@@ -53,10 +49,9 @@ final as (
         cast(coalesce(monthly.rated, 0) as numeric) as denominator,
         {{ safe_ratio('coalesce(monthly.satisfied, 0)', 'coalesce(monthly.rated, 0)') }} as value
     from unit_months
-    left join (select * from monthly where {{ indicator_months_rebuilt() }}) as monthly
+    left join monthly
         on monthly.unit_code = unit_months.unit_code
         and monthly.month = unit_months.month
-    where {{ indicator_months_rebuilt('unit_months.month') }}
 
 )
 

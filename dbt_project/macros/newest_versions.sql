@@ -22,12 +22,11 @@
     build them with --full-refresh): the next build recomputes every key.
 
     In the model:
-        {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-                  pre_hook="{{ newest_versions_forget_touched(ref('stg_x'), ['key']) }}",
-                  post_hook="{{ newest_versions_save_watermark(ref('stg_x'), ['key']) }}") }}
+        {{ config(**newest_versions_config('stg_x', ['key'])) }}
         ... from {{ ref('stg_x') }} where delivery_date <= {{ as_of_date() }}
             and {{ newest_versions_touched(ref('stg_x'), ['key']) }}
-    A model downstream applies the same condition to the model it reads (keyed alike).
+    A model downstream applies the same condition to the model it reads (keyed alike);
+    int_sla_clocks, keyed by two stagings, spells its config out.
 -#}
 
 {% macro newest_versions_table() -%}
@@ -122,14 +121,16 @@
 {%- endmacro %}
 
 {#- The post-hook. `staging`: one staging model or a list of them (the watermark is the newest
-    file of any). On a full build it indexes the new table: its key, unique (a duplicate fails
-    the build), for the pre-hook's delete; and, when `lineage`, load_file_id and delivery_date
-    for the rows a build rewrote (get_where_subquery's __rebuilt_rows__, the marts gate). -#}
+    file of any). A table without a unique index (new, or built before these indexes) gets its
+    indexes: its key, unique (a duplicate fails the build), for the pre-hook's delete; and, when
+    `lineage`, load_file_id and delivery_date for the rows a build rewrote (get_where_subquery's
+    __rebuilt_rows__, the marts gate). -#}
 {% macro newest_versions_save_watermark(staging, key_columns, lineage=true) -%}
     {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
     {%- set since = newest_versions_since() -%}
     {%- set relation = this.include(database=false) -%}
-    {%- if not is_incremental() %}
+    {%- if execute and not run_query("select count(*) from pg_index where indisunique and indrelid = to_regclass('"
+                                     ~ relation ~ "')").rows[0][0] %}
     create unique index on {{ this }} ({{ key_columns | join(', ') }});
     {%- if lineage %}
     create index on {{ this }} (load_file_id);

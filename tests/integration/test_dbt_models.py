@@ -299,3 +299,9 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     assert w97_acceptance() == "pending"
     assert rewound == full_rebuild("2026-04-01 23:59:59")
     assert "W99" not in {r[0] for r in rewound["intermediate.int_work_orders_latest"]}
+
+    # a full rebuild leaves every table with its key's unique index (a duplicate fails the build)
+    with psycopg.connect(warehouse_url) as conn:
+        for model in INCREMENTAL:
+            assert conn.execute("select count(*) from pg_index where indisunique and indrelid = to_regclass(%s)",
+                                (model,)).fetchone()[0] == 1, model

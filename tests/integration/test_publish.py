@@ -160,7 +160,7 @@ MARTS_CASES = {
     "duplicate business key in a fact table": (
         "marts.fct_work_orders",
         "insert into {s}.fct_work_orders select * from {s}.fct_work_orders where work_order_id = 'WO2'",
-        "expect_column_values_to_be_unique(work_order_id)", "critical",
+        "expect_column_values_to_be_unique(rebuilt.work_order_id)", "critical",
         "2 of 4 rows (50.00%), e.g. work_order_id=WO2",
     ),
     "a unit missing from a month": (
@@ -393,7 +393,7 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     assert err.count("\n") == 1 and err.startswith(
         "cei: error: gate_marts: quality gate failed for mart marts.fct_work_orders: "
     )
-    assert "[expect_column_pair_values_a_to_be_greater_than_b(closed_at, registered_at)]" in err
+    assert "[expect_column_pair_values_a_to_be_greater_than_b(rebuilt.closed_at, rebuilt.registered_at)]" in err
     assert "observed 1 of " in err and "work_order_id=WO-HAND-1" in err
     assert "expected closed_at >= registered_at" in err
 

@@ -434,12 +434,13 @@ def mark_build(conn: psycopg.Connection, run_id: int, started: datetime | None =
     """After a successful dbt build begun at `started`: drop the incremental tables it did not
     bring up to date (a model removed from the project), and stamp the build schema with the run
     that built it (checked by the gate and by publish)."""
-    for (name,) in [] if started is None else conn.execute(
-        "select c.relname from meta.dbt_watermarks w join pg_class c on c.oid = w.relation_oid"
-        " join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and w.saved_at < %s",
-        (MARTS_BUILD, started),
-    ).fetchall():
-        conn.execute(sql.SQL("drop table {} cascade").format(sql.Identifier(MARTS_BUILD, name)))
+    if started is not None:
+        for (name,) in conn.execute(
+            "select c.relname from meta.dbt_watermarks w join pg_class c on c.oid = w.relation_oid"
+            " join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and w.saved_at < %s",
+            (MARTS_BUILD, started),
+        ).fetchall():
+            conn.execute(sql.SQL("drop table {} cascade").format(sql.Identifier(MARTS_BUILD, name)))
     conn.execute(
         sql.SQL("comment on schema {} is {}").format(
             sql.Identifier(MARTS_BUILD), sql.Literal(_marker(run_id) + ": built, not published")
@@ -545,7 +546,8 @@ def publish_marts(conn: psycopg.Connection, run_id: int, as_of: object) -> dict:
         grant usage / select to cei_analyst (+ default privileges) on the new marts;
         revoke them on marts__previous, and rename it to marts__build;
 
-The previous marts become the next build's start: its fact tables are incremental (prepare_build).
+    The previous marts become the next build's start: their fact tables are incremental
+    (prepare_build).
 
     Tables move with their schema (references are by object, not by name), so nothing is copied
     and readers see either the old marts or the new, never a mix. Refuses, changing nothing, when

@@ -234,7 +234,7 @@ def latest_states(url: str) -> dict[str, list[tuple]]:
 
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
-    """The incremental models (the int_*_latest and int_sla_clocks) recompute only the keys a night
+    """The incremental models (int_*_latest, int_sla_clocks, fct_*) recompute only the keys a night
     touched and the clocks the as-of turns (macros/newest_versions.sql): forward nights, a version
     loaded late for an earlier delivery date, and a rewind to an earlier as-of each give exactly
     what a full rebuild gives."""

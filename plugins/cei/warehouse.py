@@ -287,6 +287,9 @@ create index if not exists load_files_sha_ix on meta.load_files (feed, sha256);
 -- skips loading it), never published unchecked.
 alter table meta.load_files add column if not exists gated_run bigint references meta.pipeline_runs;
 create index if not exists load_files_ungated_ix on meta.load_files (feed) where gated_run is null;
+-- The months (first days) of the business dates of a loaded file's raw rows, recorded the first
+-- time an export needs them (cei.export.provenance.summarise_new_files); null until then.
+alter table meta.load_files add column if not exists business_months date[];
 create table if not exists meta.quality_results (
     run_id        bigint not null references meta.pipeline_runs,
     suite         text not null,

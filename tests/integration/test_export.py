@@ -23,6 +23,8 @@ import pytest
 from cei import cli, settings, warehouse
 from cei.errors import CeiError
 from cei.export import export_period, periods_touched, refresh_exports
+from cei.export.periods import parse_period
+from cei.export.provenance import source_files, summarise_new_files
 
 TZ = settings.LOCAL_TZ
 UNITS = [
@@ -281,6 +283,27 @@ def test_manifest(conn, loaded, tmp_path):
     with warehouse.connect() as other:  # committed, not only visible to the exporting session
         registered = other.execute("select status, revision, csv_sha256, export_id from meta.exports").fetchall()
     assert registered == [("provisional", 0, m["files"]["csv"]["sha256"], m["export_id"])]
+
+
+def test_source_files_by_the_months_each_file_holds(conn, loaded, tmp_path):
+    export_period(conn, "2026-03", tmp_path)
+    recorded = conn.execute("select file_name, business_months from meta.load_files order by file_id").fetchall()
+    assert recorded == [("hotline_20260320.csv", [date(2026, 3, 1)]), ("hotline_20260402.csv", [date(2026, 4, 1)])]
+    # loaded after that export: registered in March, closed in April by local time (March in UTC)
+    add_hotline_file(conn, loaded, date(2026, 4, 3), "hotline_20260403.csv",
+                     [("WO4", at("2026-03-31", 23), at("2026-04-01", 1))])
+    conn.execute("update meta.load_files set business_months = '{2020-01-01}' where file_name = 'hotline_20260320.csv'")
+    conn.commit()
+    summarise_new_files(conn)  # only files not summarised yet: the March file keeps what it has
+
+    def names(period: str) -> list[str]:
+        return [f.file_name for f in source_files(conn, parse_period(period), loaded)]
+
+    assert names("2026-03") == ["hotline_20260403.csv"]
+    assert names("2026-04") == ["hotline_20260402.csv", "hotline_20260403.csv"]
+    assert names("2026Q1") == ["hotline_20260403.csv"]
+    assert names("2020") == ["hotline_20260320.csv"]
+    assert names("2026-05") == []
 
 
 # ---------------------------------------------------------------------------------------------

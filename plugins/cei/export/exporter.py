@@ -38,7 +38,7 @@ from cei.export import csv_writer, manifest, registry, workbook
 from cei.export.catalogue import CODES, FAMILY_SHEETS, SHEET_INDEX, SHEET_NOTES, SHEET_SATISFACTION
 from cei.export.figures import Figures, NoFigures, read_figures
 from cei.export.periods import Period, parse_period
-from cei.export.provenance import AsOf, SourceFile, as_of_run, source_files
+from cei.export.provenance import AsOf, SourceFile, as_of_run, source_files, summarise_new_files
 from cei.export.revisions import Difference, differences
 from cei.export.touched import periods_touched
 
@@ -257,6 +257,8 @@ def export_period(
         with warehouse.exclusive(conn, f"export of {p}"):
             if not conn.autocommit:
                 conn.commit()  # end the lock query's implicit transaction (the lock is the session's)
+            with conn.transaction():
+                summarise_new_files(conn)
             with conn.transaction():
                 # One snapshot of every mart and ledger table read.
                 conn.execute("set transaction isolation level repeatable read")

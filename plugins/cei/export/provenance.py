@@ -5,7 +5,7 @@ by, and the load batches (`meta.load_files`) whose rows fed the period.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import psycopg
 from psycopg import sql
@@ -92,43 +92,51 @@ def as_of_run(conn: psycopg.Connection, run_id: int | None = None) -> AsOf:
     return AsOf(row[0], row[1].astimezone(cfg.LOCAL_TZ))
 
 
-def _local_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), cfg.LOCAL_TZ)
-
-
-def _in_range(column: str, kind: Kind) -> sql.Composed:
-    """`column` falls in [start, end] (local days): a timestamp by its local time, a date as is."""
+def _month_of(column: str, kind: Kind) -> sql.Composed:
+    """The first day of the local month of `column` (a timestamp by its Asia/Shanghai time)."""
     col = sql.Identifier(column)
     if kind is Kind.TIMESTAMP:
-        return sql.SQL("({c} >= %(start_ts)s and {c} < %(end_ts)s)").format(c=col)
-    return sql.SQL("({c} between %(start)s and %(end)s)").format(c=col)
+        return sql.SQL("date_trunc('month', {c} at time zone 'Asia/Shanghai')::date").format(c=col)
+    return sql.SQL("date_trunc('month', {c})::date").format(c=col)
+
+
+def business_months(feed_name: str) -> sql.Composed:
+    """`(values (<month of a business date>), …) as business(month)`, to join laterally to a raw
+    row of the feed: one row per business date (null when the date is empty)."""
+    feed = FEEDS[feed_name]
+    months = sql.SQL(", ").join(
+        sql.SQL("({})").format(_month_of(c, feed.column(c).kind)) for c in BUSINESS_DATES[feed_name]
+    )
+    return sql.SQL("(values {}) as business(month)").format(months)
+
+
+def summarise_new_files(conn: psycopg.Connection) -> None:
+    """Record in meta.load_files.business_months the months of the business dates of each loaded
+    file's raw rows, for the files not summarised yet (a file's rows never change once loaded).
+    An export then finds a period's source files in the ledger instead of scanning history; the
+    night's new files are read by their load_file_id index."""
+    for name, feed in FEEDS.items():
+        conn.execute(
+            sql.SQL(
+                "update meta.load_files as f set business_months = coalesce(("
+                " select array_agg(distinct business.month order by business.month)"
+                " from {t} as r cross join lateral {months}"
+                " where r.load_file_id = f.file_id and business.month is not null), '{{}}')"
+                " where f.feed = %s and f.status = 'loaded' and f.business_months is null"
+            ).format(t=sql.Identifier(cfg.RAW, feed.table), months=business_months(name)),
+            (name,),
+        )
 
 
 def source_files(conn: psycopg.Connection, period: Period, upto_run: int) -> list[SourceFile]:
     """Loaded files (of runs up to `upto_run`, whose data the marts were built from) holding at
-    least one raw row — any version — with a business date in the period."""
-    args = {
-        "start": period.start, "end": period.end,
-        "start_ts": _local_start(period.start), "end_ts": _local_start(period.end + timedelta(days=1)),
-    }
-    ids: set[int] = set()
-    for name, columns in BUSINESS_DATES.items():
-        feed = FEEDS[name]
-        where = sql.SQL(" or ").join(_in_range(c, feed.column(c).kind) for c in columns)
-        ids.update(
-            r[0] for r in conn.execute(
-                sql.SQL("select distinct load_file_id from {t} where {w}").format(
-                    t=sql.Identifier(cfg.RAW, feed.table), w=where
-                ),
-                args,
-            )
-        )
-    if not ids:
-        return []
+    least one raw row — any version — with a business date in the period (periods are whole
+    months: the months summarise_new_files recorded)."""
     rows = conn.execute(
         "select file_id, run_id, feed, delivery_date, file_name, sha256, rows_loaded from meta.load_files"
-        " where file_id = any(%s) and status = 'loaded' and run_id <= %s"
+        " where business_months && array(select generate_series(%s::date, %s::date, interval '1 month')::date)"
+        " and status = 'loaded' and run_id <= %s"
         " order by feed, delivery_date, file_name, file_id",
-        (sorted(ids), upto_run),
+        (period.start, period.end, upto_run),
     ).fetchall()
     return [SourceFile(*r) for r in rows]

@@ -10,15 +10,8 @@ from psycopg import sql
 from cei import settings as cfg
 from cei.errors import CeiError
 from cei.export.periods import with_rollups
-from cei.export.provenance import BUSINESS_DATES
-from cei.feeds import FEEDS, Kind
-
-
-def _month_of(column: str, kind: Kind) -> sql.Composed:
-    col = sql.Identifier(column)
-    if kind is Kind.TIMESTAMP:
-        return sql.SQL("date_trunc('month', {c} at time zone 'Asia/Shanghai')::date").format(c=col)
-    return sql.SQL("date_trunc('month', {c})::date").format(c=col)
+from cei.export.provenance import BUSINESS_DATES, business_months
+from cei.feeds import FEEDS
 
 
 def months_of_rows(conn: psycopg.Connection, run_id: int) -> set[date]:
@@ -26,19 +19,18 @@ def months_of_rows(conn: psycopg.Connection, run_id: int) -> set[date]:
     earlier version of the same business keys, since a new version can move a record out of the
     month it was in (a closing time corrected from March to April changes both)."""
     months: set[date] = set()
-    for name, columns in BUSINESS_DATES.items():
+    for name in BUSINESS_DATES:
         feed = FEEDS[name]
         table = sql.Identifier(cfg.RAW, feed.table)
         key = sql.SQL(", ").join(sql.Identifier(k) for k in feed.business_key)
-        dates = sql.SQL(", ").join(sql.SQL("({})").format(_month_of(c, feed.column(c).kind)) for c in columns)
         # `= any(array(…))`, not a join or `in`: PostgreSQL then looks the night's files and keys
         # up by index instead of scanning all of history twice
         query = sql.SQL(
-            "select distinct v.month from {t} cross join lateral (values {dates}) as v(month)"
+            "select distinct business.month from {t} cross join lateral {months}"
             " where ({key}) = any(array(select ({key}) from {t} where load_file_id = any(array("
             "   select file_id from meta.load_files where run_id = %s and status = 'loaded'))))"
-            " and v.month is not null"
-        ).format(key=key, t=table, dates=dates)
+            " and business.month is not null"
+        ).format(key=key, t=table, months=business_months(name))
         months.update(r[0] for r in conn.execute(query, (run_id,)))
     return months
 

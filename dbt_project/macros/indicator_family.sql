@@ -6,6 +6,7 @@
       measure = rate: numerator and denominator (0 when none), value = numerator / denominator,
                       null when the denominator is 0 (indicators.md);
       count, sum, distinct_count: value = numerator = the figure, denominator null.
+    Only the months the build recomputes (macros/indicator_months.sql).
 -#}
 {% macro indicator_family_rows(family, figures='figures') -%}
     select
@@ -28,4 +29,5 @@
         and figures.month = unit_months.month
         and figures.indicator_code = indicators.indicator_code
     where indicators.family = '{{ family }}'
+        and {{ indicator_months_since('unit_months.month') }}
 {%- endmacro %}

@@ -124,8 +124,10 @@
     file of any). A table without a unique index (new, or built before these indexes) gets its
     indexes: its key, unique (a duplicate fails the build), for the pre-hook's delete; and, when
     `lineage`, load_file_id and delivery_date for the rows a build rewrote (get_where_subquery's
-    __rebuilt_rows__, the marts gate). -#}
-{% macro newest_versions_save_watermark(staging, key_columns, lineage=true) -%}
+    __rebuilt_rows__, the marts gate). `indexes`: columns that readers look up by (say, the month
+    columns the indicator families filter on: macros/indicator_months.sql), each indexed when
+    it is not yet. -#}
+{% macro newest_versions_save_watermark(staging, key_columns, lineage=true, indexes=[]) -%}
     {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
     {%- set since = newest_versions_since() -%}
     {%- set relation = this.include(database=false) -%}
@@ -137,6 +139,9 @@
     create index on {{ this }} (delivery_date);
     {%- endif %}
     {%- endif %}
+    {%- for column in indexes %}
+    create index if not exists {{ this.identifier }}__{{ column }}_ix on {{ this }} ({{ column }});
+    {%- endfor %}
     {#- and the watermarks of tables since dropped (full refreshes, builds replaced) -#}
     delete from {{ newest_versions_table() }}
     where relation_oid = to_regclass('{{ relation }}')
@@ -156,15 +161,16 @@
     drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) }};
 {%- endmacro %}
 
-{#- The config of a model incremental by the keys of a staging model (its name):
+{#- The config of a model incremental by the keys of a staging model (its name), with
+    `indexes` as in newest_versions_save_watermark:
         {{ config(**newest_versions_config('stg_x', ['key'])) }} -#}
-{% macro newest_versions_config(staging, key_columns) -%}
+{% macro newest_versions_config(staging, key_columns, indexes=[]) -%}
     {%- set arguments = "ref('" ~ staging ~ "'), " ~ (key_columns | string) -%}
     {%- do return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'pre_hook': '{{ newest_versions_forget_touched(' ~ arguments ~ ') }}',
-        'post_hook': '{{ newest_versions_save_watermark(' ~ arguments ~ ') }}',
+        'post_hook': '{{ newest_versions_save_watermark(' ~ arguments ~ ', indexes=' ~ (indexes | string) ~ ') }}',
     }) -%}
 {%- endmacro %}

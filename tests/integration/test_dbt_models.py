@@ -224,8 +224,11 @@ INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their
     "marts.fct_odr_disputes": "dispute_id",
     "marts.fct_return_reports": "enterprise_uscc, report_month",
     "marts.fct_inspection_samples": "sample_id",
+    **{f"intermediate.int_indicators_monthly__{family}": "unit_code, month, indicator_code"
+       for family in ("satisfaction", "efficiency", "hotline_totals", "odr", "inspection", "returns")},
 }
-MODELS = [name.split(".")[1] for name in INCREMENTAL]  # for dbt --select
+# for dbt --select: with the tables the indicator families read beside the incremental models
+MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months", "int_indicator_distinct_members"]
 
 
 def latest_states(url: str) -> dict[str, list[tuple]]:
@@ -235,7 +238,8 @@ def latest_states(url: str) -> dict[str, list[tuple]]:
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
     """The incremental models (int_*_latest, int_sla_clocks, fct_*) recompute only the keys a night
-    touched and the clocks the as-of turns (macros/newest_versions.sql): forward nights, a version
+    touched and the clocks the as-of turns (macros/newest_versions.sql), the indicator families
+    the months those reach (macros/indicator_months.sql): forward nights, a version
     loaded late for an earlier delivery date, and a rewind to an earlier as-of each give exactly
     what a full rebuild gives."""
     def full_rebuild(as_of: str) -> dict[str, list[tuple]]:
@@ -255,6 +259,11 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         raw.rows = 900
         raw.work_order("W97", "2026-03-26", region="350102", registered="2026-03-25 10:00:00+08:00",
                        accepted=None)
+        # W98: a report (举报) never closed, registered 2026-03-27, its verification deadline 15
+        # working days later, 2026-04-17 or so.
+        raw.insert("hotline_work_orders", "hotline", "2026-03-27", work_order_id="W98", kind="举报",
+                   registered_at="2026-03-27 10:00:00+08:00", updated_at="2026-03-27 10:00:00+08:00",
+                   region_code="350102")
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     for as_of in ("2026-04-02 23:59:59", "2026-04-05 23:59:59"):  # forward nights
@@ -292,6 +301,22 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     assert build_and_read("update meta.dbt_watermarks set inputs_hash = 'changed'"
                           " where relation_name like '%int_work_orders_latest%'") != "tampered"
     assert latest_states(warehouse_url) == late
+
+    # Nights with nothing delivered: W98's deadline passes between the two as-ofs, and March's
+    # report_verify_ontime_rate gains it in its denominator although no version touched March.
+    dbt_build(warehouse_url, tmp_path, "2026-04-15 23:59:59", "--select", *MODELS, command="run")
+    dbt_build(warehouse_url, tmp_path, "2026-04-25 23:59:59", "--select", *MODELS, command="run")
+    assert latest_states(warehouse_url) == full_rebuild("2026-04-25 23:59:59")
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select sla_status, start_month from intermediate.int_sla_clocks"
+                            " where item_id = 'W98'").fetchone() == ("missed", date(2026, 3, 1))
+        # D1's filing corrected from March to April: March loses its active enterprise, which only
+        # the old version's month says
+        Raw(conn).insert("odr_disputes", "odr", "2026-04-26", dispute_id="D1", enterprise_uscc="91350100M000100000",
+                         region_code="350128", filed_at="2026-04-02 10:00:00+08:00", status="和解成功",
+                         closed_at="2026-04-03 10:00:00+08:00", updated_at="2026-04-26 10:00:00+08:00")
+    dbt_build(warehouse_url, tmp_path, "2026-04-26 23:59:59", "--select", *MODELS, command="run")
+    assert latest_states(warehouse_url) == full_rebuild("2026-04-26 23:59:59")
 
     # A rewind: the rerun of an earlier night sees only what was delivered by then.
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")

@@ -3,7 +3,7 @@
 
 -- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
 
-{{ config(**newest_versions_config('stg_odr__disputes', ['dispute_id'])) }}
+{{ config(**newest_versions_config('stg_odr__disputes', ['dispute_id'], indexes=['filed_at_local', 'closed_at_local'])) }}
 
 with
 

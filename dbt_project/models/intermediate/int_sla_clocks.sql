@@ -37,7 +37,8 @@
         "{{ newest_versions_forget_touched(ref('stg_odr__disputes'), ['dispute_id'], columns=['item_id'], where=\"clock_code = 'odr_handle'\") }}",
     ],
     post_hook=[
-        "{{ newest_versions_save_watermark([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')], ['item_id', 'clock_code'], lineage=false) }}",
+        "{{ newest_versions_save_watermark([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')], ['item_id', 'clock_code'], lineage=false,
+                                           indexes=['start_month', 'stop_month', 'deadline_month']) }}",
         "{% if not is_incremental() %}create index on {{ this }} (deadline_at_local) where is_open{% endif %}",
     ],
 ) }}

@@ -4,8 +4,10 @@
 -- load_file_id desc, source_row desc. The consumer's phone hash stays behind in staging.
 
 -- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).
+-- The indicator families read it by month: its dates are indexed.
 
-{{ config(**newest_versions_config('stg_hotline__work_orders', ['work_order_id'])) }}
+{{ config(**newest_versions_config('stg_hotline__work_orders', ['work_order_id'],
+                                  indexes=['registered_at_local', 'closed_at_local'])) }}
 
 with
 

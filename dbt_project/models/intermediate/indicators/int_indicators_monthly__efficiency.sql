@@ -20,6 +20,10 @@
 --                 N = deadline_report_verify_days working days of 登记时间
 --     denominator 举报 registered in the month, except those still open whose deadline is after as-of
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 clocks as (
@@ -48,6 +52,7 @@ by_start_month as (
         count(*) filter (where sla_status in ('met', 'missed')) as denominator
     from clocks
     where clock_code in ('complaint_accept', 'report_verify')
+        and {{ indicator_months_since('start_month') }}
     group by 1, 2, 3
 
 ),
@@ -62,6 +67,7 @@ complaint_close as (
     from clocks
     where clock_code = 'complaint_close'
         and (not is_open or sla_status = 'missed')
+        and ({{ indicator_months_since('stop_month') }} or {{ indicator_months_since('deadline_month') }})
 
 ),
 
@@ -89,6 +95,7 @@ mediation_figures as (
     from work_orders
     where kind = '投诉'
         and closed_at_local is not null
+        and {{ indicator_months_since('closed_at_local') }}
     group by 1, 2, 3
 
 ),

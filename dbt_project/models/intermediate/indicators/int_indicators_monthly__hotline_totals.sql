@@ -6,6 +6,10 @@
 --                                          month (an empty amount adds nothing)
 --   tourism_complaints  旅游投诉件数        投诉 registered in the month with 是否涉旅 = 是
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 work_orders as (
@@ -24,6 +28,7 @@ recovered_loss as (
         cast(null as numeric) as denominator
     from work_orders
     where closed_at_local is not null
+        and {{ indicator_months_since('closed_at_local') }}
     group by 1, 2, 3
 
 ),
@@ -39,6 +44,7 @@ tourism_complaints as (
     from work_orders
     where kind = '投诉'
         and is_tourism
+        and {{ indicator_months_since('registered_at_local') }}
     group by 1, 2, 3
 
 ),

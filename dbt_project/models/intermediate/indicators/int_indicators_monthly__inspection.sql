@@ -6,6 +6,10 @@
 --   inspection_fail_rate_online   网络抽检不合格率   the same over channel 网络平台
 --   inspection_fail_rate_offline  实体店抽检不合格率 the same over channel 实体店
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 samples as (
@@ -23,6 +27,7 @@ by_channel as (
         count(*) filter (where inspection_result = '不合格') as failed,
         count(*) as sampled
     from samples
+    where {{ indicator_months_since('sampled_on') }}
     group by 1, 2, 3
 
 ),

@@ -10,6 +10,10 @@
 --   odr_active_enterprises 活跃企业数  distinct enterprises with a dispute filed in the month
 --                               (int_indicator_distinct_members); value = the count, denominator null
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 disputes as (
@@ -45,6 +49,7 @@ closed_disputes as (
         count(*) as closed
     from disputes
     where closed_at_local is not null
+        and {{ indicator_months_since('closed_at_local') }}
         and status in ('和解成功', '和解失败', '转行政调解')
     group by 1, 2
 
@@ -59,6 +64,7 @@ closed_complaints as (
     from work_orders
     where kind = '投诉'
         and closed_at_local is not null
+        and {{ indicator_months_since('closed_at_local') }}
     group by 1, 2
 
 ),
@@ -101,6 +107,7 @@ ontime_figures as (
     from clocks
     where clock_code = 'odr_handle'
         and not is_open
+        and {{ indicator_months_since('stop_month') }}
     group by 1, 2, 3
 
 ),
@@ -115,6 +122,7 @@ enterprise_figures as (
         cast(null as bigint) as denominator
     from members
     where indicator_code = 'odr_active_enterprises'
+        and {{ indicator_months_since('month') }}
     group by 1, 2, 3
 
 ),

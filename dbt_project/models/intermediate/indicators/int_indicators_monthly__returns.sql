@@ -8,6 +8,10 @@
 --   return_items        无理由退货件数          sum of 退货件数 of the month's reports
 --   return_refund_yuan  无理由退货退款金额（元）  sum of 退款金额 of the month's reports
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 return_reports as (
@@ -30,6 +34,7 @@ monthly_reports as (
         sum(coalesce(return_items, 0)) as return_items,
         sum(coalesce(refund_amount, 0)) as refund_amount
     from return_reports
+    where {{ indicator_months_since('report_month') }}
     group by 1, 2
 
 ),
@@ -44,6 +49,7 @@ figures as (
         cast(null as numeric) as denominator
     from members
     where indicator_code = 'return_enterprises'
+        and {{ indicator_months_since('month') }}
     group by 1, 2, 3
 
     union all

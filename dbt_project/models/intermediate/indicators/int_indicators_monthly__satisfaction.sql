@@ -8,6 +8,10 @@
 --
 -- "Closed in the month" is the local (Asia/Shanghai) month of 办结时间.
 
+-- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config()) }}
+
 with
 
 unit_months as (
@@ -24,6 +28,7 @@ closed_work_orders as (
         callback
     from {{ ref('int_work_orders_latest') }}
     where closed_at_local is not null
+        and {{ indicator_months_since('closed_at_local') }}
 
 ),
 
@@ -52,6 +57,7 @@ final as (
     left join monthly
         on monthly.unit_code = unit_months.unit_code
         and monthly.month = unit_months.month
+    where {{ indicator_months_since('unit_months.month') }}
 
 )
 

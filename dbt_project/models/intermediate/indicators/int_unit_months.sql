@@ -16,12 +16,14 @@ units as (
 
 first_months as (
 
-    select min(least(registered_at_local, closed_at_local)) as first_moment
+    -- a closing time is never before the registration (filing): such a row is quarantined
+    -- (feeds.md), so the first registration is the first moment, read off its index
+    select min(registered_at_local) as first_moment
     from {{ ref('int_work_orders_latest') }}
 
     union all
 
-    select min(least(filed_at_local, closed_at_local)) as first_moment
+    select min(filed_at_local) as first_moment
     from {{ ref('int_odr_disputes_latest') }}
 
     union all

@@ -330,3 +330,44 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         for model in INCREMENTAL:
             assert conn.execute("select count(*) from pg_index where indisunique and indrelid = to_regclass(%s)",
                                 (model,)).fetchone()[0] == 1, model
+
+
+def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_url, tmp_path):
+    """int_cei_scores (the Monte Carlo rank bands) is incremental by period: a build recomputes the
+    periods whose fingerprint (their indicator scores, the draws' weights, the model's SQL)
+    changed, keeps the others, and ends equal to a full rebuild."""
+    def scores() -> dict[str, list[tuple]]:
+        with psycopg.connect(warehouse_url) as conn:
+            rows = conn.execute("select * from intermediate.int_cei_scores"
+                                " order by period, unit_code, component_code").fetchall()
+        by_period: dict[str, list[tuple]] = {}
+        for row in rows:
+            by_period.setdefault(row[0], []).append(row)
+        return by_period
+
+    with psycopg.connect(warehouse_url) as conn:
+        load_cases(conn)
+    dbt_build(warehouse_url, tmp_path, AS_OF)
+    before = scores()
+    assert {"2026-02", "2026-03", "2026Q1", "2026"} <= set(before)
+
+    with psycopg.connect(warehouse_url) as conn:
+        # a kept period's rows are not recomputed: tampered scores stay as they are
+        conn.execute("update intermediate.int_cei_scores set score = score / 2 where period = '2026-02'")
+        conn.commit()
+    tampered = scores()["2026-02"]
+    assert tampered != before["2026-02"]
+    with psycopg.connect(warehouse_url) as conn:
+        # W03's callback corrected from 不满意 to 满意: March's satisfaction scores change
+        raw = Raw(conn)
+        raw.rows = 2000
+        raw.work_order("W03", "2026-03-30", region="350121", closed="2026-03-12 10:00:00+08:00", callback="满意",
+                       updated="2026-03-30 10:00:00+08:00")
+    dbt_build(warehouse_url, tmp_path, AS_OF)
+    after = scores()
+    assert after["2026-02"] == tampered  # kept
+    # the periods holding March were recomputed from their new inputs
+    assert all(a[7] != b[7] for p in ("2026-03", "2026Q1", "2026") for a, b in zip(after[p], before[p]))
+
+    dbt_build(warehouse_url, tmp_path, AS_OF, "--full-refresh", "--select", "int_cei_scores", command="run")
+    assert scores() == {**after, "2026-02": before["2026-02"]}  # all else as the incremental build left it

@@ -13,109 +13,13 @@
 --              (percentile_disc): the smallest rank r with at least 5% (95%) of the draws at or
 --              better than r, so the band is always a pair of ranks a unit actually took.
 --
--- Draw 0 of int_cei_weight_draws carries the published weights (factor 1): the score and rank
--- columns are draw 0, computed by exactly the same code as the draws.
-
-{{ config(pre_hook=without_jit()) }}
+-- Computed in int_cei_scores (for the units with a score); here every period × unit × component.
 
 with
 
-indicator_scores as (
+scores as (
 
-    select * from {{ ref('mart_indicator_score') }}
-    where score is not null
-
-),
-
-draws as (
-
-    select * from {{ ref('int_cei_weight_draws') }}
-
-),
-
-sub_index_weights as (
-
-    select draw, component_code as sub_index_code, weight
-    from draws
-    where parent_code = 'cei'
-
-),
-
-indicator_weights as (
-
-    select draw, parent_code as sub_index_code, component_code as indicator_code, weight
-    from draws
-    where parent_code <> 'cei'
-
-),
-
-sub_index_scores as (
-
-    select
-        indicator_scores.period,
-        indicator_scores.unit_code,
-        indicator_weights.sub_index_code as component_code,
-        indicator_weights.draw,
-        sum(indicator_weights.weight * indicator_scores.score) / sum(indicator_weights.weight) as score
-    from indicator_scores
-    inner join indicator_weights
-        on indicator_weights.indicator_code = indicator_scores.indicator_code
-    group by 1, 2, 3, 4
-
-),
-
-index_scores as (
-
-    select
-        sub_index_scores.period,
-        sub_index_scores.unit_code,
-        'cei' as component_code,
-        sub_index_scores.draw,
-        sum(sub_index_weights.weight * sub_index_scores.score) / sum(sub_index_weights.weight) as score
-    from sub_index_scores
-    inner join sub_index_weights
-        on sub_index_weights.draw = sub_index_scores.draw
-        and sub_index_weights.sub_index_code = sub_index_scores.component_code
-    group by 1, 2, 3, 4
-
-),
-
-all_scores as (
-
-    select * from sub_index_scores
-    union all
-    select * from index_scores
-
-),
-
-ranked as (
-
-    select
-        *,
-        rank() over (partition by period, component_code, draw order by round(score, 2) desc) as rank
-    from all_scores
-
-),
-
-published as (
-
-    select period, unit_code, component_code, score, rank
-    from ranked
-    where draw = 0
-
-),
-
-bands as (
-
-    select
-        period,
-        unit_code,
-        component_code,
-        percentile_disc(0.05) within group (order by rank) as rank_p05,
-        percentile_disc(0.95) within group (order by rank) as rank_p95
-    from ranked
-    where draw > 0
-    group by 1, 2, 3
+    select * from {{ ref('int_cei_scores') }}
 
 ),
 
@@ -163,19 +67,15 @@ final as (
         grid.unit_name,
         grid.component_code,
         grid.component_name,
-        trim_scale(published.score) as score,
-        cast(published.rank as integer) as rank,
-        cast(bands.rank_p05 as integer) as rank_p05,
-        cast(bands.rank_p95 as integer) as rank_p95
+        scores.score,
+        scores.rank,
+        scores.rank_p05,
+        scores.rank_p95
     from grid
-    left join published
-        on published.period = grid.period
-        and published.unit_code = grid.unit_code
-        and published.component_code = grid.component_code
-    left join bands
-        on bands.period = grid.period
-        and bands.unit_code = grid.unit_code
-        and bands.component_code = grid.component_code
+    left join scores
+        on scores.period = grid.period
+        and scores.unit_code = grid.unit_code
+        and scores.component_code = grid.component_code
 
 )
 

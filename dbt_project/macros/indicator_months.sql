@@ -17,7 +17,7 @@
     Every month when the model is built whole (no watermark, or its inputs changed: its SQL, the
     region mapping, ref_indicators / ref_units, an upstream incremental model's inputs).
 
-    In a family:
+    In a family (and in int_indicator_distinct_members, which two families read):
         {{ config(**indicator_months_config()) }}
         ... from {{ ref('int_work_orders_latest') }} where {{ indicator_months_since('closed_at_local') }}
     The filters on the sources' month or date columns (indexed) keep the scans to the recomputed
@@ -86,7 +86,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro indicator_months_config() -%}
+{#- `key_columns`: the model's key (a family's by default), unique by index. -#}
+{% macro indicator_months_config(key_columns=['unit_code', 'month', 'indicator_code']) -%}
     {%- set stagings = "[ref('stg_hotline__work_orders'), ref('stg_odr__disputes'), ref('stg_returns__reports'), ref('stg_inspection__samples')]" -%}
     {%- do return({
         'materialized': 'incremental',
@@ -94,6 +95,6 @@
         'on_schema_change': 'fail',
         'meta': {'incremental_inputs': ['ref_indicators', 'ref_units']},
         'pre_hook': '{{ indicator_months_forget() }}',
-        'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", ['unit_code', 'month', 'indicator_code'], lineage=false) }}",
+        'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", " ~ (key_columns | string) ~ ", lineage=false) }}",
     }) -%}
 {%- endmacro %}

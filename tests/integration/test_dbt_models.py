@@ -226,9 +226,10 @@ INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their
     "marts.fct_inspection_samples": "sample_id",
     **{f"intermediate.int_indicators_monthly__{family}": "unit_code, month, indicator_code"
        for family in ("satisfaction", "efficiency", "hotline_totals", "odr", "inspection", "returns")},
+    "intermediate.int_indicator_distinct_members": "indicator_code, unit_code, month, member_id",
 }
-# for dbt --select: with the tables the indicator families read beside the incremental models
-MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months", "int_indicator_distinct_members"]
+# for dbt --select: with the month grid the indicator families read beside the incremental models
+MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months"]
 
 
 def latest_states(url: str) -> dict[str, list[tuple]]:

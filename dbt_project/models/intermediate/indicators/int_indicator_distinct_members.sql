@@ -5,6 +5,10 @@
 --   odr_active_enterprises  ODR活跃企业数     enterprises with a dispute filed in the month
 --   return_enterprises      无理由退货企业数   enterprises with a no-reason-return report for the month
 
+-- Incremental by month, like the families that read it (macros/indicator_months.sql).
+
+{{ config(**indicator_months_config(['indicator_code', 'unit_code', 'month', 'member_id'])) }}
+
 with
 
 disputes as (
@@ -28,6 +32,7 @@ members as (
         enterprise_uscc as member_id
     from disputes
     where enterprise_uscc is not null
+        and {{ indicator_months_since('filed_at_local') }}
 
     union
 
@@ -38,6 +43,7 @@ members as (
         enterprise_uscc as member_id
     from return_reports
     where enterprise_uscc is not null
+        and {{ indicator_months_since('report_month') }}
 
 ),
 

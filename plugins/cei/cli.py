@@ -197,7 +197,8 @@ def parser() -> argparse.ArgumentParser:
 
     be = sub.add_parser("bench", help="time the pipeline's stages on generated volumes (JSON report)")
     be.add_argument("--scale", type=int, required=True, help="hotline work orders of history")
-    be.add_argument("--days", type=int, default=365, help="nights of history they are spread over")
+    be.add_argument("--days", type=int, default=365,
+                    help="nights of history they are spread over, ending 2025-12-31")
     be.add_argument("--increment", type=int, default=round(1_200_000 / 365),
                     help="work orders of the one extra night timed on top (default: a Fujian day)")
     be.add_argument("--seed", type=int, default=20250101)

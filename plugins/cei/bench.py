@@ -229,6 +229,9 @@ def run_stages(env: dict[str, str], landing: Path, dates: list[str]) -> list[Sta
                 raise
             rows, seconds = _stage_rows(conn, name, run_id, result), round(seconds, 3)
             stages.append(Stage(name, rows, seconds, round(rows / seconds, 1), round(peak, 1)))
+            # as it goes, so that a run stopped half way still tells what it measured
+            print(f"bench: run {run_id} {name}: {rows:,} rows, {seconds:.1f} s, {peak:.0f} MiB",
+                  file=sys.stderr, flush=True)
     return stages
 
 

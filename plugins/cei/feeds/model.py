@@ -7,7 +7,7 @@ its business key and the column whose newest value wins. The one ingestion mecha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -60,8 +60,22 @@ class Column:
         return _SQL_TYPES.get(self.kind, "text")
 
 
-# A row check sees the parsed row (warehouse names → values) and returns a reason code or None.
-RowCheck = Callable[[Mapping[str, Any]], "str | None"]
+@dataclass(frozen=True)
+class NotBefore:
+    """A row check: reason `code` when timestamp `later` is set and earlier than `earlier`.
+    Declared as data so that the columnar path (cei.ingest.columnar) can apply it to a batch."""
+
+    later: str
+    earlier: str
+    code: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.later}_not_before_{self.earlier}"
+
+    def __call__(self, row: Mapping[str, Any]) -> str | None:
+        a, b = row.get(self.later), row.get(self.earlier)
+        return self.code if a is not None and b is not None and a < b else None
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ class Feed:
     business_key: tuple[str, ...]
     # Column ordering versions of one business key; ties (and None) fall back to delivery order.
     newest_wins: str | None
-    row_checks: tuple[RowCheck, ...] = field(default=())
+    row_checks: tuple[NotBefore, ...] = field(default=())
     header_marker: str | None = None  # XLSX: the header row is the first row containing this
 
     @property
@@ -94,12 +108,5 @@ class Feed:
         return next(c for c in self.columns if c.name == name)
 
 
-def not_before(later: str, earlier: str, code: str) -> RowCheck:
-    """Row defect `code` when timestamp `later` is set and earlier than `earlier`."""
-
-    def check(row: Mapping[str, Any]) -> str | None:
-        a, b = row.get(later), row.get(earlier)
-        return code if a is not None and b is not None and a < b else None
-
-    check.__name__ = f"{later}_not_before_{earlier}"
-    return check
+def not_before(later: str, earlier: str, code: str) -> NotBefore:
+    return NotBefore(later, earlier, code)

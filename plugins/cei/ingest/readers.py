@@ -45,6 +45,22 @@ class SourceRecord:
 class OpenedFile:
     encoding: str | None
     records: Iterator[SourceRecord]
+    # CSV only: the header and the same records as (row number, fields), unconsumed, for the
+    # columnar path (cei.ingest.columnar); a file is read through `records` or `rows`, not both.
+    header: list[str] | None = None
+    rows: Iterator[tuple[int, list[str]]] | None = None
+
+
+def csv_record(header: list[str], row_number: int, fields: list[str]) -> SourceRecord:
+    values: dict[str, Any] = dict(zip(header, fields))
+    defect = None
+    if len(fields) > len(header):
+        defect = "bad_row_shape"
+        values["_extra_fields"] = fields[len(header):]
+    elif len(fields) < len(header):
+        defect = "bad_row_shape"
+        values["_missing_fields"] = len(header) - len(fields)
+    return SourceRecord(row_number, values, defect)
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -90,28 +106,21 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
         except (UnicodeDecodeError, csv.Error) as exc:
             raise FileDefect(f"not a readable CSV: {exc}") from None
 
-        def records() -> Iterator[SourceRecord]:
+        def rows() -> Iterator[tuple[int, list[str]]]:
             start = reader.line_num + 1
             try:
                 for fields in reader:
                     # An empty line is not a record; a row of empty fields is (it is quarantined).
                     if fields:
-                        values = dict(zip(header, fields))
-                        defect = None
-                        if len(fields) > len(header):
-                            defect = "bad_row_shape"
-                            values["_extra_fields"] = fields[len(header):]
-                        elif len(fields) < len(header):
-                            defect = "bad_row_shape"
-                            values["_missing_fields"] = len(header) - len(fields)
-                        yield SourceRecord(start, values, defect)
+                        yield start, fields
                     start = reader.line_num + 1
             except UnicodeDecodeError as exc:
                 raise FileDefect(f"undecodable bytes as {encoding} near line {start}: {exc.reason}") from None
             except csv.Error as exc:
                 raise FileDefect(f"not a readable CSV near line {start}: {exc}") from None
 
-        yield OpenedFile(encoding, records())
+        numbered = rows()
+        yield OpenedFile(encoding, (csv_record(header, n, fields) for n, fields in numbered), header, numbered)
 
 
 @contextmanager

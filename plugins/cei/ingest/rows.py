@@ -37,7 +37,7 @@ class RowContext:
     pii_secret: bytes
 
 
-def _parser(col: Column, ctx: RowContext) -> Callable[[Any], Any]:
+def value_parser(col: Column, ctx: RowContext) -> Callable[[Any], Any]:
     """raw cell → typed value (None when empty), or raises v.Defect."""
     if col.kind is Kind.ENUM:
         return partial(v.parse_enum, choices=frozenset(col.choices))
@@ -69,7 +69,7 @@ def row_parser(feed: Feed, ctx: RowContext) -> RowParser:
     """A parser for the feed's records: columns and their parsers are worked out once, here,
     not once per row (a file has millions of rows, so the loop below is kept lean)."""
     steps = tuple(
-        (c.source, c.name, _parser(c, ctx), c.required, c.non_negative, c.kind is Kind.TEXT,
+        (c.source, c.name, value_parser(c, ctx), c.required, c.non_negative, c.kind is Kind.TEXT,
          c.kind is Kind.TIMESTAMP)
         for c in feed.stored_columns
     )
@@ -103,7 +103,7 @@ def row_parser(feed: Feed, ctx: RowContext) -> RowParser:
         for check in checks:
             code = check(out)
             if code:
-                return Quarantined(code, check.__name__)
+                return Quarantined(code, check.name)
         return Parsed(out, warnings, tuple(copy))
 
     return parse

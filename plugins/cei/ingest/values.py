@@ -206,15 +206,21 @@ def parse_region(raw: Any, valid_codes: frozenset[str]) -> str | None:
 def parse_uscc(raw: Any) -> str | None:
     """GB 32100-2015 unified social credit code, check digit verified by python-stdnum."""
     text = clean_text(raw)
-    return None if text is None else _uscc_from_text(text)
+    if text is None:
+        return None
+    code = valid_uscc(text)
+    if code is None:
+        raise Defect("bad_uscc", text)
+    return code
 
 
 @lru_cache(maxsize=1 << 16)  # the same enterprises recur night after night
-def _uscc_from_text(text: str) -> str:
+def valid_uscc(text: str) -> str | None:
+    """The code as stored (upper case) when its check digit is right, else None."""
     try:
         return _uscc.validate(text.upper())
-    except Exception as exc:  # stdnum raises its own ValidationError subclasses
-        raise Defect("bad_uscc", text) from exc
+    except Exception:  # stdnum raises its own ValidationError subclasses
+        return None
 
 
 def keyed_phone_hash(raw: Any, secret: bytes) -> str | None:
@@ -223,6 +229,8 @@ def keyed_phone_hash(raw: Any, secret: bytes) -> str | None:
     Formatting is removed first (spaces, dashes, a +86 / 0086 prefix) so that one caller
     written two ways hashes to one value.
     """
+    if type(raw) is str and len(raw) == 11 and raw.isascii() and raw.isdigit():  # the commonest form
+        return hmac.digest(secret, raw.encode(), "sha256").hex()
     text = clean_text(raw)
     if text is None:
         return None

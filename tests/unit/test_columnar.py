@@ -1,0 +1,73 @@
+"""The columnar path on its own: what it keeps, what it types through the reference parser, what
+it hands back. That kept rows equal the reference parser's is tests/integration/test_ingest_columnar.py."""
+
+from cei.feeds import FEEDS
+from cei.ingest.columnar import ColumnarParser
+from cei.ingest.rows import RowContext
+from cei.reference import valid_region_codes
+
+CTX = RowContext(valid_region_codes(), b"secret")
+HOTLINE = FEEDS["hotline"]
+HEADER = [c.source for c in HOTLINE.columns]
+CLEAN = {
+    "工单编号": "GD1", "诉求类型": "投诉", "来源渠道": "12315热线", "登记时间": "2026-03-01 09:00",
+    "受理时间": "2026-03-02 09:00:00", "办结时间": "", "更新时间": "2026-03-10 09:00", "行政区划代码": "350128",
+    "承办单位": "平潭局", "被诉主体": "某店\\分店", "统一社会信用代码": "", "商品服务类别": "食品", "是否涉旅": "否",
+    "争议金额": "1000.00", "挽回经济损失": "", "办理结果": "调解成功", "回访结果": "", "消费者姓名": "张三",
+    "消费者电话": "13800138000",
+}
+PARSER = ColumnarParser.for_file(HOTLINE, CTX, HEADER)
+
+
+def fields(**changes: str) -> list[str]:
+    return list({**CLEAN, **changes}.values())
+
+
+def stored(line: str) -> dict[str, str]:
+    names = [c.name for c in HOTLINE.stored_columns]
+    stage = ["source_row", "warnings", "q_code", "q_detail", "original", *names]
+    return dict(zip(stage, line.split("\t"), strict=True))
+
+
+def test_rows_in_their_commonest_forms_are_kept_as_delivered():
+    text, others = PARSER.parse([(2, fields()), (3, fields(工单编号="GD2"))])
+    assert others == []
+    first, second = (stored(line) for line in text.splitlines())
+    assert (first["source_row"], second["work_order_id"]) == ("2", "GD2")
+    assert first["warnings"] == "{}" and first["q_code"] == first["closed_at"] == "\\N"
+    assert first["registered_at"] == "2026-03-01 09:00" and first["disputed_amount"] == "1000.00"
+    assert first["respondent_name"] == "某店\\\\分店"  # COPY's escape for a backslash
+    assert first["is_tourism"] == "f" and first["consumer_phone_hmac"] not in ("13800138000", "\\N")
+    assert "张三" not in text
+
+
+def test_other_accepted_forms_are_typed_by_the_reference_parser():
+    odd = fields(登记时间="2026/3/1 9:00", 争议金额="1,000.50", 消费者电话="+86 138-0013-8000")
+    text, others = PARSER.parse([(2, odd)])
+    assert others == []
+    row = stored(text.strip())
+    assert row["registered_at"] == "2026-03-01T09:00:00+08:00" and row["disputed_amount"] == "1000.50"
+    plain = stored(PARSER.parse([(2, fields())])[0].strip())
+    assert row["consumer_phone_hmac"] == plain["consumer_phone_hmac"]
+
+
+def test_rows_with_any_defect_are_handed_back_whole():
+    batch = [
+        (2, fields()),
+        (3, fields(诉求类型="建议")),  # bad_enum
+        (4, fields(工单编号=" ")),  # missing_required
+        (5, fields(争议金额="about 5")),  # a field warning: the reference parser decides it
+        (6, fields(办结时间="2026-02-28 10:00")),  # closed before registered
+        (7, fields(受理时间="2026-02-30 09:00")),  # in form, not a date
+        (8, fields()[:-1]),  # bad_row_shape
+    ]
+    text, others = PARSER.parse(batch)
+    assert [line.split("\t")[0] for line in text.splitlines()] == ["2"]
+    assert [n for n, _ in others] == [3, 4, 5, 6, 7, 8]
+    assert others[-1] == batch[-1]
+
+
+def test_feeds_with_kinds_it_does_not_type_are_left_to_the_reference_parser():
+    returns = FEEDS["returns"]  # a reporting month
+    assert ColumnarParser.for_file(returns, CTX, [c.source for c in returns.columns]) is None
+    assert ColumnarParser.for_file(FEEDS["inspection"], CTX, [c.source for c in FEEDS["inspection"].columns])

@@ -326,31 +326,26 @@ def _merge(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -
     # Without a newest-wins column, delivery order decides the latest state, so a report delivered
     # again on a later night (say A, then B, then A once more) is a new version, not a duplicate.
     hashed = cols if feed.newest_wins else sql.SQL("{}, {}").format(sql.Literal(plan.delivery_date), cols)
-    loaded = conn.execute(
+    loaded, warned = conn.execute(
         sql.SQL(
-            "insert into {table} (load_file_id, delivery_date, source_row, row_hash, warnings, {cols})"
+            "with loaded as (insert into {table} (load_file_id, delivery_date, source_row, row_hash, warnings, {cols})"
             " select %s, %s, source_row, md5(row({hashed})::text), warnings, {cols}"
             " from {stage} where q_code is null order by source_row"
-            " on conflict ({keys}, row_hash) do nothing"
+            " on conflict ({keys}, row_hash) do nothing returning warnings)"
+            " select count(*), count(*) filter (where cardinality(warnings) > 0) from loaded"
         ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols, hashed=hashed, stage=stage,
                  keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key))),
         (file_id, plan.delivery_date),
-    ).rowcount
-    conn.execute(
+    ).fetchone()
+    quarantined = conn.execute(
         sql.SQL(
             "insert into quarantine.quarantined_rows"
             " (load_file_id, feed, source_row, reason_code, reason_detail, original)"
             " select %s, %s, source_row, q_code, q_detail, original from {} where q_code is not null"
         ).format(stage),
         (file_id, feed.name),
-    )
-    read, quarantined = conn.execute(sql.SQL("select count(*), count(q_code) from {}").format(stage)).fetchone()
-    warned = conn.execute(
-        sql.SQL("select count(*) from {} where load_file_id = %s and cardinality(warnings) > 0").format(
-            sql.Identifier(cfg.RAW, feed.table)
-        ),
-        (file_id,),
-    ).fetchone()[0]
+    ).rowcount
+    read = conn.execute(sql.SQL("select count(*) from {}").format(stage)).fetchone()[0]
     conn.execute(sql.SQL("drop table {}").format(stage))
     row = conn.execute(
         "update meta.load_files set encoding = %s, rows_read = %s, rows_loaded = %s,"

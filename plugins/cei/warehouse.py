@@ -388,6 +388,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         conn.execute(META_DDL)
         for feed in FEEDS.values():
             conn.execute(raw_table_ddl(feed))
+        conn.execute("drop schema if exists ingest_stage cascade")  # stage tables until 2026-12-02: now spool files
         _ensure_analyst_role(conn)
 
 

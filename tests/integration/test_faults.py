@@ -68,7 +68,7 @@ def test_killed_during_copy_leaves_nothing_and_rerun_is_complete(warehouse_url, 
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)
             # the server notices the dead client and rolls its transaction back
-            copying = "select count(*) from pg_stat_activity where query ilike 'copy %%ingest_stage%%'"
+            copying = "select count(*) from pg_stat_activity where query ilike 'copy %%raw%%'"
             while conn.execute(copying).fetchone()[0]:
                 time.sleep(0.05)
             assert conn.execute("select count(*) from raw.hotline_work_orders").fetchone()[0] == 0

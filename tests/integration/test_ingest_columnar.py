@@ -1,8 +1,11 @@
-"""The columnar path types every row exactly as the reference parser does.
+"""The columnar path types every row exactly as the reference parser does, and the loader's
+row_hash is PostgreSQL's own md5 of the typed row.
 
-Each file is staged twice into the real warehouse — through the columnar path and with every row
-through the reference parser (`stage_file(..., columnar=False)`) — and the two stage tables must
-hold the same rows, value for value: typed columns, warnings, reason codes, masked originals.
+Each file is staged twice — through the columnar path and with every row through the reference
+parser (`stage_file(..., columnar=False)`) — and both spools are COPYed into the real warehouse:
+they must hold the same rows, value for value (typed columns, row_hash, warnings, reason codes,
+masked originals), and every row's row_hash must be `md5(row(...)::text)` of what PostgreSQL
+stored (cei.ingest.row_hash).
 """
 
 from __future__ import annotations
@@ -21,49 +24,66 @@ from psycopg import sql
 from cei import settings as cfg
 from cei import synthetic, warehouse
 from cei.feeds import FEEDS
-from cei.ingest.load import Staged, reset_stage, stage_file
+from cei.feeds.model import Feed
+from cei.ingest.load import Staged, copy_spool, hash_prefix, stage_file
 from cei.ingest.rows import RowContext
 from cei.reference import valid_region_codes
 
 CTX = RowContext(valid_region_codes(), b"test-secret")
 HOTLINE = FEEDS["hotline"]
+DELIVERED = date(2026, 3, 4)
 
 
-def staged_rows(conn: psycopg.Connection, staged: Staged) -> list[tuple]:
-    table = sql.Identifier(cfg.INGEST_STAGE, staged.table)
-    rows = conn.execute(sql.SQL("select * from {} order by source_row").format(table)).fetchall()
-    conn.execute(sql.SQL("drop table {}").format(table))
-    return rows
+def spooled(conn: psycopg.Connection, feed: Feed, staged: Staged) -> tuple[list[tuple], list[tuple]]:
+    """The staged rows and quarantined rows as PostgreSQL reads them, after checking row_hash."""
+    names = [c.name for c in feed.stored_columns]
+    columns = sql.SQL(", ").join(map(sql.Identifier, ["source_row", "row_hash", "warnings", *names]))
+    conn.execute("drop table if exists spool_rows, spool_bad")
+    conn.execute(sql.SQL("create temporary table spool_rows as select {}, 0 as x from {} limit 0").format(
+        columns, sql.Identifier(cfg.RAW, feed.table)))
+    conn.execute("create temporary table spool_bad (source_row int, q_code text, q_detail text, original jsonb, x int)")
+    copy_spool(conn, sql.SQL("copy spool_rows from stdin"), staged.rows, "0")
+    copy_spool(conn, sql.SQL("copy spool_bad from stdin"), staged.quarantine, "0")
+    typed_row = sql.SQL(", ").join([*map(sql.Literal, hash_prefix(feed, DELIVERED)), *map(sql.Identifier, names)])
+    wrong = conn.execute(sql.SQL("select source_row, row_hash from spool_rows where row_hash <> md5(row({})::text)")
+                         .format(typed_row), prepare=False).fetchall()
+    assert wrong == [], "row_hash is not PostgreSQL's md5 of the typed row"
+    return (conn.execute("select * from spool_rows order by source_row", prepare=False).fetchall(),
+            conn.execute("select * from spool_bad order by source_row", prepare=False).fetchall())
 
 
-def assert_same_both_ways(conn: psycopg.Connection, feed_name: str, path: Path) -> list[tuple]:
+def assert_same_both_ways(conn: psycopg.Connection, feed_name: str, path: Path, spool: Path) -> list[tuple]:
     feed = FEEDS[feed_name]
-    columnar = stage_file(conn, feed, path, CTX, 1 << 16)
-    reference = stage_file(conn, feed, path, CTX, 1 << 16, columnar=False)
+    columnar = stage_file(feed, path, DELIVERED, CTX, 1 << 16, spool)
+    reference = stage_file(feed, path, DELIVERED, CTX, 1 << 16, spool, columnar=False)
     assert (columnar.defect, columnar.encoding) == (reference.defect, reference.encoding)
-    if columnar.table is None:
+    if columnar.rows is None:
         return []
-    by_column, by_row = staged_rows(conn, columnar), staged_rows(conn, reference)
+    (by_column, bad_by_column), (by_row, bad_by_row) = spooled(conn, feed, columnar), spooled(conn, feed, reference)
     assert len(by_column) == len(by_row)
     for a, b in zip(by_column, by_row, strict=True):
         assert a == b
+    assert bad_by_column == bad_by_row
+    counts = (columnar.rows_read, columnar.rows_quarantined, columnar.rows_warned)
+    assert counts == (reference.rows_read, reference.rows_quarantined, reference.rows_warned)
+    assert columnar.rows_read == len(by_column) + len(bad_by_column)
     return by_column
 
 
 @pytest.fixture
 def conn(warehouse_url: str):
     with warehouse.connect(autocommit=True) as c:
-        reset_stage(c)
         yield c
 
 
 def test_generated_deliveries_with_defects_stage_the_same_both_ways(conn, tmp_path):
-    synthetic.generate(tmp_path, scale=3000, seed=7, start=date(2026, 3, 2), days=3, defect_rate=0.3)
-    files = sorted((tmp_path / "hotline").rglob("*.csv")) + sorted((tmp_path / "inspection").rglob("*.csv"))
-    assert len(files) >= 4
+    synthetic.generate(tmp_path / "landing", scale=3000, seed=7, start=date(2026, 3, 2), days=3, defect_rate=0.3)
+    files = [(feed, path) for feed in FEEDS for path in sorted((tmp_path / "landing" / feed).rglob("*.*"))]
+    assert {feed for feed, _ in files} == set(FEEDS)
+    (tmp_path / "spool").mkdir()
     staged = 0
-    for path in files:
-        rows = assert_same_both_ways(conn, path.parent.parent.name, path)
+    for feed, path in files:
+        rows = assert_same_both_ways(conn, feed, path, tmp_path / "spool")
         staged += len(rows)
     assert staged > 3000
 
@@ -73,16 +93,32 @@ TIMESTAMPS = st.sampled_from([
     "2026-03-15 09:12", "2026-03-15 09:12:33", "2026/03/15 09:12:33", "2026/3/5 9:05", "2026-03-15T09:12:33+08:00",
     "2026-03-15 09:12:33.5", "2026-03-14 23:59:59Z", "2026-02-30 10:00", "2026-03-15 24:00", "2026-13-01 10:00",
     "2026-03-15 9:12", " 2026-03-16 08:00 ", "2026-03-10 08:00", "", "soon", "２０２６-03-15 09:12",
+    "1988-06-01 10:00", "1900-01-01 00:00:00",  # Asia/Shanghai's daylight saving time, its local mean time
 ])
-AMOUNTS = st.sampled_from(["", "0", "12", "12.50", "0012.5", "1,234.50", "-5", "1e3", "999999999999999",
-                           "1000000000000000", " 7 ", "12,34", "3.14159265358979323846"])
-TEXTS = st.text(alphabet=st.sampled_from(list("平潭局店\\\t\r\n\"', a　")), max_size=8)
+AMOUNTS = st.sampled_from(["", "0", "12", "12.50", "0012.5", "00.50", "1,234.50", "-5", "-0.00", "1e3",
+                           "999999999999999", "1000000000000000", " 7 ", "12,34", "3.14159265358979323846"])
+TEXTS = st.text(alphabet=st.sampled_from(list("平潭局店\\\t\r\n\"', a　(),")), max_size=8)
 USCCS = st.sampled_from(["", "91350100MA2YQ1234X", "91350102316330645C", "91350102316330645c", "bad"])
 PHONES = st.sampled_from(["", "13912345678", "139 1234 5678", "+86 139-1234-5678", "008613912345678", "12345"])
+# A row that loads: every value valid, in any accepted form (rows with a defect take the reference path).
+EARLY = st.sampled_from(["1900-01-01 00:00:00", "1988-06-01 10:00", "2026-03-01 08:00", "2026/3/1 8:00"])
+LATER = st.sampled_from(["", "1988-06-01 10:30", "2026-03-15 09:12", "2026-03-15 09:12:33", "2026-03-15T09:12:33+08:00",
+                         "2026-03-15 09:12:33.25", "2026-03-14 23:59:59Z"])
+VALID_AMOUNTS = st.sampled_from(["", "0", "12", "12.50", "0012.5", "00.50", "000", "1,234.50", " 7 ", "-0.00"])
 
 
 @st.composite
 def hotline_rows(draw: st.DrawFn) -> list[str]:
+    if draw(st.booleans()):
+        return [
+            draw(st.sampled_from(["GD1", "GD2", " GD3 "])), draw(st.sampled_from(["投诉", "咨询", "举报"])),
+            draw(TEXTS), draw(EARLY), draw(LATER), draw(LATER), draw(LATER.filter(bool)),
+            draw(st.sampled_from(["350128", " 350203 "])), draw(TEXTS), draw(TEXTS),
+            draw(st.sampled_from(["", "91350100MA2YQ1234X", "91350102316330645c"])), draw(TEXTS),
+            draw(st.sampled_from(["是", "否", ""])), draw(VALID_AMOUNTS), draw(VALID_AMOUNTS),
+            draw(st.sampled_from(["调解成功", ""])), draw(st.sampled_from(["满意", ""])),
+            draw(st.sampled_from(["张三", ""])), draw(PHONES),
+        ]
     return [
         draw(st.sampled_from(["GD1", "GD2", " GD3 ", ""])),
         draw(st.sampled_from(["投诉", "咨询", "举报", "建议", ""])),
@@ -110,4 +146,5 @@ def test_any_hotline_rows_stage_the_same_both_ways(conn, tmp_path, rows, shape):
     writer.writerows(rows)
     path = tmp_path / "rows.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
-    assert_same_both_ways(conn, "hotline", path)
+    (tmp_path / "spool").mkdir(exist_ok=True)
+    assert_same_both_ways(conn, "hotline", path, tmp_path / "spool")

@@ -25,7 +25,7 @@ def fields(**changes: str) -> list[str]:
 
 def stored(line: str) -> dict[str, str]:
     names = [c.name for c in HOTLINE.stored_columns]
-    stage = ["source_row", "warnings", "q_code", "q_detail", "original", *names]
+    stage = ["source_row", "row_hash", "warnings", *names]
     return dict(zip(stage, line.split("\t"), strict=True))
 
 
@@ -34,7 +34,8 @@ def test_rows_in_their_commonest_forms_are_kept_as_delivered():
     assert others == []
     first, second = (stored(line) for line in text.splitlines())
     assert (first["source_row"], second["work_order_id"]) == ("2", "GD2")
-    assert first["warnings"] == "{}" and first["q_code"] == first["closed_at"] == "\\N"
+    assert first["warnings"] == "{}" and first["closed_at"] == "\\N"
+    assert len(first["row_hash"]) == 32 and first["row_hash"] != second["row_hash"]
     assert first["registered_at"] == "2026-03-01 09:00" and first["disputed_amount"] == "1000.00"
     assert first["respondent_name"] == "某店\\\\分店"  # COPY's escape for a backslash
     assert first["is_tourism"] == "f" and first["consumer_phone_hmac"] not in ("13800138000", "\\N")

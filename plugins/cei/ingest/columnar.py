@@ -10,14 +10,15 @@ to the reference row parser, which alone decides reason codes and warnings: this
 quarantines a row nor warns, and types every row it keeps exactly as the reference parser would
 (tests/integration/test_ingest_columnar.py stages files both ways and compares the tables).
 
-Kept rows leave as COPY text for the stage table. A value in its commonest form is sent as
-delivered: PostgreSQL reads a timestamp without an offset as Asia/Shanghai wall-clock time
-(rows.Parsed.copy_values), and a plain number or ISO date as the value the reference parser
-would have typed.
+Kept rows leave as COPY text for `raw`, with their `row_hash` (cei.ingest.row_hash). A value in
+its commonest form is sent as delivered: PostgreSQL reads a timestamp without an offset as
+Asia/Shanghai wall-clock time (rows.Parsed.copy_values), and a plain number or ISO date as the
+value the reference parser would have typed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -26,12 +27,11 @@ from typing import Any
 
 from cei.feeds.model import Column, Feed, Kind
 from cei.ingest import values as v
+from cei.ingest.row_hash import FIXED_OFFSET_SINCE, plain_number, quoted, record_field
 from cei.ingest.rows import RowContext, value_parser
 from cei.settings import LOCAL_TZ
 
 NULL = "\\N"  # COPY text format's null
-# A kept row's lineage columns in the stage table, between its number and its values.
-_CLEAN = "\t{}\t\\N\t\\N\t\\N\t"  # no warnings; not quarantined
 
 # The commonest form of a kind, as a regular expression for one value (re.ASCII: \d alone would
 # admit other scripts' digits), and what types a value in that form.
@@ -44,6 +44,8 @@ _FORMS: dict[Kind, tuple[str, Callable[[str], Any] | None]] = {
 _SETS = (Kind.ENUM, Kind.REGION, Kind.FLAG)
 _HANDLED = frozenset({*_FORMS, *_SETS, Kind.TEXT, Kind.USCC, Kind.PHONE})
 _FLAGS = {"是": "t", "否": "f", "": "f"}
+_QUOTED_CHARS = re.compile(r'[",\\() \t\n\r\v\f]')  # somewhere in a column: record texts need quotes
+_LEADING_ZERO = re.compile(r"(?:^|\n)0\d")  # somewhere in a column: numbers need their zeros dropped
 
 
 def _column_pattern(one: str) -> re.Pattern[str]:
@@ -55,14 +57,14 @@ _COLUMN_FORMS = {kind: _column_pattern(one) for kind, (one, _) in _FORMS.items()
 _ONE_FORMS = {kind: re.compile(f"(?:{one})?", re.ASCII) for kind, (one, _) in _FORMS.items()}  # or empty
 
 
-def _copy_text(value: Any) -> str:
+def copy_text(value: Any) -> str:
     """A value the reference parser typed, as COPY text (timestamps arrive as their COPY text)."""
     if value is None:
         return NULL
-    return _escape(value if isinstance(value, str) else str(value))
+    return escape(value if isinstance(value, str) else str(value))
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
@@ -75,25 +77,28 @@ class ColumnarParser:
     """Built once per file from its header; `parse` takes batches of (row number, fields)."""
 
     @classmethod
-    def for_file(cls, feed: Feed, ctx: RowContext, header: Sequence[str]) -> ColumnarParser | None:
+    def for_file(cls, feed: Feed, ctx: RowContext, header: Sequence[str],
+                 hash_prefix: Sequence[str] = ()) -> ColumnarParser | None:
         """None when the feed has a kind or a row check this path does not type (the reference
-        parser then reads the whole file)."""
+        parser then reads the whole file). `hash_prefix`: record texts hashed before the row's."""
         typed = {c.name for c in feed.stored_columns if c.kind is Kind.TIMESTAMP}
         if any(c.kind not in _HANDLED for c in feed.stored_columns) or any(
             not {check.later, check.earlier} <= typed for check in feed.row_checks
         ):
             return None
-        return cls(feed, ctx, header)
+        return cls(feed, ctx, header, hash_prefix)
 
-    def __init__(self, feed: Feed, ctx: RowContext, header: Sequence[str]) -> None:
+    def __init__(self, feed: Feed, ctx: RowContext, header: Sequence[str], hash_prefix: Sequence[str]) -> None:
         position = {h: i for i, h in enumerate(header)}
         self._width = len(header)
         self._columns = [(c, position.get(c.source), value_parser(c, ctx)) for c in feed.stored_columns]
         self._checks = feed.row_checks
         self._ctx = ctx
+        self._record_start = "(" + "".join(f"{p}," for p in hash_prefix)
 
     def parse(self, batch: Sequence[tuple[int, list[str]]]) -> tuple[str, list[tuple[int, list[str]]]]:
-        """The COPY text of the batch's rows that have no defect, and the other rows."""
+        """The COPY text of the batch's rows that have no defect (source_row, row_hash, warnings,
+        stored columns), and the other rows."""
         n = len(batch)
         if not n:
             return "", []
@@ -101,13 +106,15 @@ class ColumnarParser:
         blank = [""] * self._width
         by_position = list(zip(*(blank if i in bad else fields for i, (_, fields) in enumerate(batch))))
         out: list[list[str]] = []
+        records: list[list[str]] = []
         instants: dict[str, list[datetime | None]] = {}
         for col, at, reference in self._columns:
             vals = [""] * n if at is None else list(map(str.strip, by_position[at]))
-            texts, typed = self._column(col, vals, reference, bad)
+            texts, record, typed = self._column(col, vals, reference, bad)
             if col.required and "" in vals:
                 bad.update(i for i, s in enumerate(vals) if not s)
             out.append(texts)
+            records.append(record)
             if typed is not None:
                 instants[col.name] = typed
         for check in self._checks:
@@ -116,36 +123,47 @@ class ColumnarParser:
         keep = [i for i in range(n) if i not in bad] if bad else range(n)
         if bad:
             out = [[texts[i] for i in keep] for texts in out]
-        lines = [f"{batch[i][0]}{_CLEAN}{values}" for i, values in zip(keep, map("\t".join, zip(*out)))]
+            records = [[record[i] for i in keep] for record in records]
+        start, md5 = self._record_start, hashlib.md5
+        hashes = [md5(f"{start}{r})".encode()).hexdigest() for r in map(",".join, zip(*records))]
+        lines = [f"{batch[i][0]}\t{h}\t{{}}\t{values}"
+                 for i, h, values in zip(keep, hashes, map("\t".join, zip(*out)))]
         return ("\n".join(lines) + "\n" if lines else ""), [batch[i] for i in sorted(bad)]
 
     def _column(self, col: Column, vals: list[str], reference: Callable[[str], Any],
-                bad: set[int]) -> tuple[list[str], list[Any] | None]:
-        """One column's COPY texts, and its values as naive local datetimes for a timestamp;
-        marks the rows whose value has a defect."""
+                bad: set[int]) -> tuple[list[str], list[str], list[Any] | None]:
+        """One column's COPY texts and record texts (cei.ingest.row_hash), and its values as naive
+        local datetimes for a timestamp; marks the rows whose value has a defect."""
         kind = col.kind
         if kind is Kind.TEXT:
             joined = "\x00".join(vals)
             if joined.count("\x00") != len(vals) - 1:  # PostgreSQL text cannot hold NUL: the reference
                 bad.update(i for i, s in enumerate(vals) if "\x00" in s)  # path rejects the file
-                return [_escape(s) if s else NULL for s in vals], None
-            return [s or NULL for s in _escape(joined).split("\x00")], None
+                return [escape(s) if s else NULL for s in vals], _records(vals, joined), None
+            return [s or NULL for s in escape(joined).split("\x00")], _records(vals, joined), None
         if kind is Kind.PHONE:
             secret = self._ctx.pii_secret
-            return [v.keyed_phone_hash(s, secret) if s else NULL for s in vals], None
+            codes = [v.keyed_phone_hash(s, secret) if s else "" for s in vals]
+            return [code or NULL for code in codes], codes, None
         if kind is Kind.USCC:
-            codes = [v.valid_uscc(s) if s else NULL for s in vals]
+            codes = [v.valid_uscc(s) if s else "" for s in vals]
             bad.update(i for i, code in enumerate(codes) if code is None)
-            return [code or NULL for code in codes], None
+            return [code or NULL for code in codes], [code or "" for code in codes], None
+        record = vals
         if kind in _SETS:
             allowed = {"", *(_FLAGS if kind is Kind.FLAG else
                              self._ctx.valid_regions if kind is Kind.REGION else col.choices)}
             odd = [] if allowed.issuperset(vals) else [i for i, s in enumerate(vals) if s not in allowed]
-            texts = [_FLAGS.get(s, s) for s in vals] if kind is Kind.FLAG else [s or NULL for s in vals]
+            if kind is Kind.FLAG:
+                texts = record = [_FLAGS.get(s, s) for s in vals]
+            else:
+                texts, record = [s or NULL for s in vals], _records(vals, "\x00".join(vals))
         else:
             odd = [] if _COLUMN_FORMS[kind].fullmatch("\n".join(vals)) else [
                 i for i, match in enumerate(map(_ONE_FORMS[kind].fullmatch, vals)) if match is None]
             texts = [s or NULL for s in vals]
+            if kind in (Kind.DECIMAL, Kind.INTEGER) and _LEADING_ZERO.search("\n".join(vals)):
+                record = [plain_number(s) if s and i not in odd else s for i, s in enumerate(vals)]
         convert = _FORMS[kind][1] if kind in _FORMS else None
         typed: list[Any] | None = None
         if convert is not None:
@@ -160,6 +178,10 @@ class ColumnarParser:
                         typed[i] = convert(s) if s else None
                     except ValueError:
                         odd.append(i)
+            if kind is Kind.TIMESTAMP:
+                record = _timestamp_records(in_form, typed)
+        if odd and (record is vals or record is texts):  # written below, value by value
+            record = list(record)
         for i in sorted(set(odd)):  # not in the commonest form: the reference parser, one value
             try:
                 value = reference(vals[i])
@@ -169,10 +191,27 @@ class ColumnarParser:
             if kind is Kind.TIMESTAMP and value is not None:
                 instant, texts[i] = value
                 typed[i] = _naive_local(instant)  # type: ignore[index]
+                record[i] = record_field(instant)
             else:
                 if col.non_negative and isinstance(value, Decimal | int) and value < 0:
                     bad.add(i)
-                texts[i] = _copy_text(value)
+                texts[i] = copy_text(value)
+                record[i] = record_field(value)
                 if typed is not None:
                     typed[i] = value
-        return texts, (typed if kind is Kind.TIMESTAMP else None)
+        return texts, record, (typed if kind is Kind.TIMESTAMP else None)
+
+
+def _records(vals: list[str], joined: str) -> list[str]:
+    """Text values as record texts: most columns need no quotes at all."""
+    if _QUOTED_CHARS.search(joined) is None:
+        return vals
+    return [quoted(s) if s else "" for s in vals]
+
+
+def _timestamp_records(in_form: list[str], typed: list[datetime | None]) -> list[str]:
+    """`YYYY-MM-DD HH:MM[:SS]` wall-clock texts as timestamptz's record text in Asia/Shanghai."""
+    earliest = min(filter(None, typed), default=None)
+    if earliest is None or earliest.year >= FIXED_OFFSET_SINCE:
+        return [("" if not s else f'"{s}:00+08"' if len(s) == 16 else f'"{s}+08"') for s in in_form]
+    return [record_field(t.replace(tzinfo=LOCAL_TZ)) if t else "" for t in typed]

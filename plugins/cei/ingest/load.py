@@ -6,19 +6,22 @@ For each file of a delivery:
    earlier run: it is skipped, so re-running a night changes nothing.
 2. Bytes identical to a file already loaded under another delivery: recorded `duplicate_file`,
    nothing read (the same file delivered twice is counted once).
-3. Otherwise the file is **staged**: every record streamed through the parser and COPYed into a
-   fresh unlogged table of schema `ingest_stage` — typed row, or quarantine reason and masked
-   original. A CSV file's rows are typed a batch at a time (cei.ingest.columnar), the rows not
-   in their commonest forms by the reference parser (cei.ingest.rows). Parsing is Python and the
-   slowest part of a load, so worker processes stage files in parallel (`CEI_INGEST_WORKERS`), a
-   few files ahead of the merge.
-4. Then, in file order and in ONE transaction per file, the **merge**: a ledger row, valid rows
-   inserted into `raw.<table>` (a row whose typed values were loaded before — same business key
-   and `row_hash` — is an exact duplicate, skipped and counted), bad rows into `quarantine.quarantined_rows`, the
-   counts, and the stage table dropped. Merging in order keeps every count deterministic; a
-   process killed mid-file leaves at most a stage table, which the next ingest clears before it
-   starts, and the re-run loads the file afresh.
-5. A file defect found while staging records the file `rejected` with the reason.
+3. Otherwise the file is **staged**: every record streamed through the parser into two spool
+   files of COPY text (under `CEI_HOME/ingest_spool`) — typed rows with their `row_hash`
+   (cei.ingest.row_hash), and quarantined rows with their reason and masked original. A CSV
+   file's rows are typed a batch at a time (cei.ingest.columnar), the rows not in their
+   commonest forms by the reference parser (cei.ingest.rows). Parsing is Python and the slowest
+   part of a load, so worker processes stage files in parallel (`CEI_INGEST_WORKERS`), a few
+   files ahead of the merge.
+4. Then, in file order and in ONE transaction per file, the **merge**: a ledger row, the rows
+   COPYed straight into `raw.<table>`, the quarantined rows into `quarantine.quarantined_rows`,
+   the counts. A row whose typed values were loaded before (same business key and `row_hash`)
+   is an exact duplicate: the unique index refuses the COPY, and that file's rows go in through
+   a temporary table, each inserted unless already there, the rest skipped and counted. Merging
+   in order keeps every count deterministic; a process killed mid-file leaves at most spool
+   files, which the next ingest clears before it starts, and the re-run loads the file afresh.
+5. A file defect found while staging, or a value PostgreSQL refuses while merging, records the
+   file `rejected` with the reason.
 
 Newest-wins across deliveries is not decided here: `raw` keeps every distinct version with its
 lineage, and dbt's intermediate models pick the latest state per business key.
@@ -27,31 +30,33 @@ lineage, and dbt's intermediate models pick the latest state per business key.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import secrets
+import shutil
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import islice
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
-from cei import processes, warehouse
+from cei import processes
 from cei import settings as cfg
 from cei.errors import CeiError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
-from cei.ingest.columnar import ColumnarParser
+from cei.ingest.columnar import ColumnarParser, copy_text, escape
 from cei.ingest.readers import FileDefect, SourceRecord, csv_record, open_records
+from cei.ingest.row_hash import record_field, row_hash
 from cei.ingest.rows import Parsed, RowContext, masked_original, row_parser
 
 log = logging.getLogger(__name__)
@@ -137,9 +142,22 @@ class _Plan:
 
 @dataclass(frozen=True)
 class Staged:
-    table: str | None  # in schema ingest_stage; None when the file was rejected
+    """A file parsed into two spool files of COPY text: its rows for `raw` (source_row, row_hash,
+    warnings, stored columns) and its quarantined rows (source_row, reason code and detail,
+    masked original). The merge adds the lineage the ledger gives (cei.ingest.load._merge)."""
+
+    rows: Path | None  # None when the file was rejected
+    quarantine: Path | None
     encoding: str | None
     defect: str | None  # why the file is rejected
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    rows_warned: int = 0
+
+    def remove(self) -> None:
+        for spool in (self.rows, self.quarantine):
+            if spool is not None:
+                spool.unlink(missing_ok=True)
 
 
 def _plan(conn: psycopg.Connection, feed: Feed, landing: Path, delivery_date: date, path: Path) -> _Plan:
@@ -163,7 +181,7 @@ def ingest_files(
     s: cfg.Settings,
 ) -> list[FileResult]:
     """Every (feed, delivery date, path) in the order given; the caller holds the ingest lock."""
-    reset_stage(conn)
+    reset_spool(s.spool_dir)
     plans = [_plan(conn, feed, landing, day, path) for feed, day, path in files]
     to_stage = iter([p for p in plans if p.needs_staging])
     results: list[FileResult] = []
@@ -176,7 +194,8 @@ def ingest_files(
                 results.append(_record(conn, run_id, plan, "ignored", plan.ignore))
             else:
                 while len(ahead) < _AHEAD * s.ingest_workers and (nxt := next(to_stage, None)):
-                    ahead.append((nxt, pool.submit(_stage_in_worker, nxt.feed.name, str(nxt.path))))
+                    ahead.append((nxt, pool.submit(_stage_in_worker, nxt.feed.name, str(nxt.path),
+                                                   nxt.delivery_date)))
                 staged_plan, future = ahead.popleft()
                 assert staged_plan is plan  # staged in the same order
                 try:
@@ -186,14 +205,17 @@ def ingest_files(
                         "an ingest worker process died (killed, or out of memory); a script that calls the"
                         " pipeline must do so under `if __name__ == '__main__':` (workers re-import it)"
                     ) from None
-                results.append(_merge_or_record(conn, run_id, plan, staged))
+                try:
+                    results.append(_merge_or_record(conn, run_id, plan, staged))
+                finally:
+                    staged.remove()
     return results
 
 
-def reset_stage(conn: psycopg.Connection) -> None:
-    """Stage tables left by a killed run are dropped before anything is staged again."""
-    conn.execute(sql.SQL("drop schema if exists {0} cascade; create schema {0}").format(
-        sql.Identifier(cfg.INGEST_STAGE)))
+def reset_spool(spool: Path) -> None:
+    """Spool files left by a killed run are removed before anything is staged again."""
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir(parents=True)
 
 
 def _record(conn: psycopg.Connection, run_id: int, plan: _Plan, status: str, reason: str | None,
@@ -210,10 +232,6 @@ def _record(conn: psycopg.Connection, run_id: int, plan: _Plan, status: str, rea
     return _result(row, already=False)
 
 
-def _drop_stage(conn: psycopg.Connection, table: str) -> None:
-    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(cfg.INGEST_STAGE, table)))
-
-
 def _merge_or_record(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -> FileResult:
     where = f"{plan.feed.name}/{plan.delivery_date}/{plan.name}"
     if staged.defect:
@@ -224,88 +242,95 @@ def _merge_or_record(conn: psycopg.Connection, run_id: int, plan: _Plan, staged:
         (plan.feed.name, plan.sha),
     ).fetchone()
     if same_bytes:  # checked at merge time: the first copy may have been merged in this very run
-        _drop_stage(conn, staged.table)
         return _record(conn, run_id, plan, "duplicate_file",
                        f"same bytes as {same_bytes[1]}/{same_bytes[2]}", same_bytes[0])
-    with conn.transaction():
-        return _merge(conn, run_id, plan, staged)
+    try:
+        with conn.transaction():
+            return _merge(conn, run_id, plan, staged)
+    except psycopg.DataError as exc:  # a value the parsers let through but PostgreSQL refused
+        return _record(conn, run_id, plan, "rejected",
+                       f"{where}: database refused a value: {str(exc).strip().splitlines()[0]}")
 
 
 # ------------------------------------------------------------------------------------------------
-# Staging: parse and COPY, in worker processes
+# Staging: parse into spool files, in worker processes
 
 
-def stage_file(conn: psycopg.Connection, feed: Feed, path: Path, ctx: RowContext, sample_bytes: int,
+def hash_prefix(feed: Feed, delivery_date: date) -> tuple[str, ...]:
+    """What `row_hash` hashes before the row's values. Without a newest-wins column, delivery order
+    decides the latest state, so a report delivered again on a later night (say A, then B, then A
+    once more) is a new version, not a duplicate: its delivery date is hashed too."""
+    return () if feed.newest_wins else (delivery_date.isoformat(),)
+
+
+def stage_file(feed: Feed, path: Path, delivery_date: date, ctx: RowContext, sample_bytes: int, spool: Path,
                columnar: bool = True) -> Staged:
-    """Parse one file into a fresh committed stage table; touches neither the ledger nor raw.
-    A CSV file's rows go through the columnar path (cei.ingest.columnar), which hands the rows
-    not in their commonest forms to the reference parser; `columnar=False` sends every row there."""
-    table = f"{feed.name}_{secrets.token_hex(8)}"
-    columns = [c.name for c in feed.stored_columns]
-    stage_cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in feed.stored_columns]
-    empty_values = (None,) * len(columns)
+    """Parse one file into two spool files under `spool`; touches neither the warehouse nor the
+    ledger. A CSV file's rows go through the columnar path (cei.ingest.columnar), which hands the
+    rows not in their commonest forms to the reference parser; `columnar=False` sends every row there."""
+    token = f"{feed.name}_{secrets.token_hex(8)}"
+    staged = Staged(spool / f"{token}.rows", spool / f"{token}.quarantine", None, None)
+    prefix = hash_prefix(feed, delivery_date)
     parse = row_parser(feed, ctx)
+    read = quarantined = warned = 0
     try:
-        with conn.transaction():
-            # Timestamps without an offset reach COPY as wall-clock text (rows.Parsed.copy_values).
-            conn.execute(sql.SQL("set local time zone {}").format(sql.Literal(cfg.LOCAL_TZ.key)))
-            conn.execute(sql.SQL(
-                "create unlogged table {} (source_row integer, warnings text[], q_code text, q_detail text,"
-                " original jsonb, {})"
-            ).format(sql.Identifier(cfg.INGEST_STAGE, table), sql.SQL(", ").join(stage_cols)))
-            copy_sql = sql.SQL("copy {} (source_row, warnings, q_code, q_detail, original, {}) from stdin").format(
-                sql.Identifier(cfg.INGEST_STAGE, table), sql.SQL(", ").join(map(sql.Identifier, columns))
-            )
-            with open_records(feed, path, sample_bytes) as opened, conn.cursor().copy(copy_sql) as copy:
+        with (open_records(feed, path, sample_bytes) as opened,
+              staged.rows.open("w", encoding="utf-8", newline="") as rows,  # type: ignore[union-attr]
+              staged.quarantine.open("w", encoding="utf-8", newline="") as bad):  # type: ignore[union-attr]
 
-                def write(rec: SourceRecord) -> None:
-                    outcome = None if rec.defect else parse(rec.values)
-                    if isinstance(outcome, Parsed):  # text[] written as its literal: cheaper than a list
-                        copy.write_row((rec.row_number, "{" + ",".join(outcome.warnings) + "}", None, None, None,
-                                        *outcome.copy_values))
-                    else:
-                        code, detail = (rec.defect, None) if outcome is None else (outcome.reason_code, outcome.detail)
-                        original = Jsonb(masked_original(feed, rec.values, ctx))
-                        copy.write_row((rec.row_number, [], code, detail, original, *empty_values))
-
-                by_column = (ColumnarParser.for_file(feed, ctx, opened.header)
-                             if columnar and opened.header is not None and opened.rows is not None else None)
-                if by_column and opened.rows is not None:
-                    while batch := list(islice(opened.rows, _BATCH_ROWS)):
-                        copy_text, others = by_column.parse(batch)
-                        copy.write(copy_text)
-                        for number, fields in others:
-                            write(csv_record(opened.header, number, fields))
+            def write(rec: SourceRecord) -> None:
+                nonlocal quarantined, warned
+                outcome = None if rec.defect else parse(rec.values)
+                if isinstance(outcome, Parsed):
+                    hashed = row_hash([*prefix, *map(record_field, outcome.values.values())])
+                    values = "\t".join(map(copy_text, outcome.copy_values))
+                    rows.write(f"{rec.row_number}\t{hashed}\t{{{','.join(outcome.warnings)}}}\t{values}\n")
+                    warned += bool(outcome.warnings)
                 else:
-                    for rec in opened.records:
-                        write(rec)
-        return Staged(table, opened.encoding, None)
+                    code, detail = (rec.defect, None) if outcome is None else (outcome.reason_code, outcome.detail)
+                    original = json.dumps(masked_original(feed, rec.values, ctx), ensure_ascii=False)
+                    bad.write(f"{rec.row_number}\t{code}\t{copy_text(detail)}\t{escape(original)}\n")
+                    quarantined += 1
+
+            by_column = (ColumnarParser.for_file(feed, ctx, opened.header, prefix)
+                         if columnar and opened.header is not None and opened.rows is not None else None)
+            if by_column and opened.rows is not None:
+                while batch := list(islice(opened.rows, _BATCH_ROWS)):
+                    copy, others = by_column.parse(batch)
+                    rows.write(copy)
+                    read += len(batch)
+                    for number, fields in others:
+                        write(csv_record(opened.header, number, fields))
+            else:
+                for rec in opened.records:
+                    write(rec)
+                    read += 1
+        return replace(staged, encoding=opened.encoding, rows_read=read, rows_quarantined=quarantined,
+                       rows_warned=warned)
     except FileDefect as defect:
-        return Staged(None, None, str(defect))
-    except psycopg.DataError as exc:  # a value the parsers let through but PostgreSQL refused
-        return Staged(None, None, f"database refused a value: {str(exc).strip().splitlines()[0]}")
+        staged.remove()
+        return Staged(None, None, None, str(defect))
 
 
-_worker: dict = {}  # per worker process: its connection, row context and sample size
+_worker: dict = {}  # per worker process: its row context, sample size and spool folder
 
 
-def _init_worker(parent: int, ctx: RowContext, sample_bytes: int) -> None:
-    processes.exit_with(parent)  # a killed run must not leave workers COPYing on
-    _worker.update(conn=warehouse.connect(autocommit=True), ctx=ctx, sample_bytes=sample_bytes)
+def _init_worker(parent: int, ctx: RowContext, sample_bytes: int, spool: Path) -> None:
+    processes.exit_with(parent)  # a killed run must not leave workers parsing on
+    _worker.update(ctx=ctx, sample_bytes=sample_bytes, spool=spool)
 
 
-def _stage_in_worker(feed_name: str, path: str) -> Staged:
-    try:
-        return stage_file(_worker["conn"], FEEDS[feed_name], Path(path), _worker["ctx"], _worker["sample_bytes"])
-    except psycopg.OperationalError as exc:  # psycopg's errors do not cross processes; a one-liner does
-        raise warehouse.lost_connection(exc) from None
+def _stage_in_worker(feed_name: str, path: str, delivery_date: date) -> Staged:
+    return stage_file(FEEDS[feed_name], Path(path), delivery_date, _worker["ctx"], _worker["sample_bytes"],
+                      _worker["spool"])
 
 
 @contextmanager
 def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
-    # spawn: a forked child would share the parent's open warehouse connection.
+    # spawn: a forked child would inherit the parent's open warehouse connection.
     pool = ProcessPoolExecutor(s.ingest_workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(), ctx, s.encoding_sample_bytes))
+                               initializer=_init_worker,
+                               initargs=(os.getpid(), ctx, s.encoding_sample_bytes, s.spool_dir))
     try:
         yield pool
     finally:
@@ -316,39 +341,42 @@ def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
 # Merging: one transaction per file, in order
 
 
+def copy_spool(conn: psycopg.Connection, statement: sql.Composable, spool: Path, lineage: str) -> int:
+    """COPY a spool file, `lineage` (tab-separated) appended to every line; the rows copied."""
+    end = f"\t{lineage}\n".encode()
+    with conn.cursor() as cur:
+        with spool.open("rb") as f, cur.copy(statement) as copy:
+            rest = b""
+            while block := f.read(1 << 20):
+                block, _, cut = (rest + block).rpartition(b"\n")  # escaped in COPY text: a line ends here
+                rest = cut
+                if block:
+                    copy.write(block.replace(b"\n", end) + end)
+            assert not rest, f"{spool.name}: a line without its end"
+        return cur.rowcount
+
+
 def _merge(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -> FileResult:
     feed = plan.feed
-    stage = sql.Identifier(cfg.INGEST_STAGE, staged.table)
     file_id = conn.execute(
         "insert into meta.load_files (run_id, feed, delivery_date, file_name, sha256, size_bytes, status)"
         " values (%s,%s,%s,%s,%s,%s,'loaded') returning file_id",
         (run_id, feed.name, plan.delivery_date, plan.name, plan.sha, plan.size),
     ).fetchone()[0]
-    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in feed.stored_columns)
-    # Without a newest-wins column, delivery order decides the latest state, so a report delivered
-    # again on a later night (say A, then B, then A once more) is a new version, not a duplicate.
-    hashed = cols if feed.newest_wins else sql.SQL("{}, {}").format(sql.Literal(plan.delivery_date), cols)
-    loaded, warned = conn.execute(
-        sql.SQL(
-            "with loaded as (insert into {table} (load_file_id, delivery_date, source_row, row_hash, warnings, {cols})"
-            " select %s, %s, source_row, md5(row({hashed})::text), warnings, {cols}"
-            " from {stage} where q_code is null order by source_row"
-            " on conflict ({keys}, row_hash) do nothing returning warnings)"
-            " select count(*), count(*) filter (where cardinality(warnings) > 0) from loaded"
-        ).format(table=sql.Identifier(cfg.RAW, feed.table), cols=cols, hashed=hashed, stage=stage,
-                 keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key))),
-        (file_id, plan.delivery_date),
-    ).fetchone()
-    quarantined = conn.execute(
-        sql.SQL(
-            "insert into quarantine.quarantined_rows"
-            " (load_file_id, feed, source_row, reason_code, reason_detail, original)"
-            " select %s, %s, source_row, q_code, q_detail, original from {} where q_code is not null"
-        ).format(stage),
-        (file_id, feed.name),
-    ).rowcount
-    read = conn.execute(sql.SQL("select count(*) from {}").format(stage)).fetchone()[0]
-    conn.execute(sql.SQL("drop table {}").format(stage))
+    raw = sql.Identifier(cfg.RAW, feed.table)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in (
+        "source_row", "row_hash", "warnings", *(c.name for c in feed.stored_columns), "load_file_id", "delivery_date"))
+    lineage = f"{file_id}\t{plan.delivery_date}"
+    try:  # straight into raw: the unique index on (business key, row_hash) is the duplicate check
+        with conn.transaction():
+            loaded = copy_spool(conn, sql.SQL("copy {} ({}) from stdin").format(raw, columns), staged.rows, lineage)
+        warned = staged.rows_warned
+    except psycopg.errors.UniqueViolation:  # a row loaded before: the file is merged row by row
+        loaded, warned = _merge_with_duplicates(conn, feed, staged.rows, columns, lineage)
+    quarantined = copy_spool(conn, sql.SQL(
+        "copy quarantine.quarantined_rows (source_row, reason_code, reason_detail, original, load_file_id, feed)"
+        " from stdin"), staged.quarantine, f"{file_id}\t{feed.name}")
+    read = staged.rows_read
     row = conn.execute(
         "update meta.load_files set encoding = %s, rows_read = %s, rows_loaded = %s,"
         " rows_quarantined = %s, rows_duplicate = %s, rows_warned = %s"
@@ -358,3 +386,19 @@ def _merge(conn: psycopg.Connection, run_id: int, plan: _Plan, staged: Staged) -
     log.info("%s %s/%s: read %s, loaded %s, quarantined %s, duplicates %s",
              feed.name, plan.delivery_date, plan.name, read, loaded, quarantined, read - quarantined - loaded)
     return _result(row, already=False)
+
+
+def _merge_with_duplicates(conn: psycopg.Connection, feed: Feed, spool: Path, columns: sql.Composable,
+                           lineage: str) -> tuple[int, int]:
+    """A file with exact duplicates — of rows loaded before or of its own rows: through a temporary
+    table, each row inserted unless its business key and row_hash are in raw; the loaded and the
+    warned rows."""
+    raw, spooled = sql.Identifier(cfg.RAW, feed.table), sql.Identifier("spooled_rows")
+    conn.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(spooled, raw))
+    copy_spool(conn, sql.SQL("copy {} ({}) from stdin").format(spooled, columns), spool, lineage)
+    return conn.execute(sql.SQL(
+        "with loaded as (insert into {raw} ({columns}) select {columns} from {spooled} order by source_row"
+        " on conflict ({keys}, row_hash) do nothing returning warnings)"
+        " select count(*), count(*) filter (where cardinality(warnings) > 0) from loaded"
+    ).format(raw=raw, columns=columns, spooled=spooled,
+             keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key)))).fetchone()

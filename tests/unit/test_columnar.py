@@ -42,14 +42,25 @@ def test_rows_in_their_commonest_forms_are_kept_as_delivered():
     assert "张三" not in text
 
 
+def test_slashes_unpadded_digits_and_thousands_separators_are_brought_to_the_commonest_form():
+    loose = fields(登记时间="2026/3/1 9:00", 受理时间="2026/03/02 09:00:05", 争议金额="1,000.50")
+    text, others = PARSER.parse([(2, loose), (3, fields(登记时间="2026-3-1 9:0"))])  # minutes need two digits
+    assert [n for n, _ in others] == [3]
+    row = stored(text.strip())
+    assert (row["registered_at"], row["accepted_at"]) == ("2026-03-01 09:00", "2026-03-02 09:00:05")
+    assert row["disputed_amount"] == "1000.50"
+
+
 def test_other_accepted_forms_are_typed_by_the_reference_parser():
-    odd = fields(登记时间="2026/3/1 9:00", 争议金额="1,000.50", 消费者电话="+86 138-0013-8000")
+    odd = fields(登记时间="2026-03-01T09:00+08:00", 争议金额="1,000.50", 消费者电话="+86 138-0013-8000")
     text, others = PARSER.parse([(2, odd)])
     assert others == []
     row = stored(text.strip())
     assert row["registered_at"] == "2026-03-01T09:00:00+08:00" and row["disputed_amount"] == "1000.50"
     plain = stored(PARSER.parse([(2, fields())])[0].strip())
     assert row["consumer_phone_hmac"] == plain["consumer_phone_hmac"]
+    same_instant = stored(PARSER.parse([(2, fields(登记时间="2026-03-01T09:00+08:00"))])[0].strip())
+    assert same_instant["registered_at"] != plain["registered_at"] and same_instant["row_hash"] == plain["row_hash"]
 
 
 def test_rows_with_any_defect_are_handed_back_whole():

@@ -53,8 +53,56 @@ def _column_pattern(one: str) -> re.Pattern[str]:
     return re.compile(f"(?:{one})?(?:\n(?:{one})?)*", re.ASCII)
 
 
+def _one_pattern(one: str) -> re.Pattern[str]:
+    """One value in the form, or empty."""
+    return re.compile(f"(?:{one})?", re.ASCII)
+
+
+def _dashed(column: str) -> str:
+    return _LONE_DIGIT.sub(r"0\1", column).replace("/", "-")
+
+
+_LONE_DIGIT = re.compile(r"(?<!\d)(\d)(?!\d)", re.ASCII)
+_DATE_LIKE = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}"
+# Other forms the reference parser reads with the same meaning (values.py), brought to the
+# commonest form a whole column at a time: `2025/3/1 8:30` → `2025-03-01 08:30`, `1,963.73` → `1963.73`.
+_LOOSE: dict[Kind, tuple[str, Callable[[str], str]]] = {
+    Kind.TIMESTAMP: (_DATE_LIKE + r" \d{1,2}:\d\d(?::\d\d)?", _dashed),
+    Kind.DATE: (_DATE_LIKE, _dashed),
+    Kind.DECIMAL: (r"(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?", lambda column: column.replace(",", "")),
+    Kind.INTEGER: (r"\d+|\d{1,3}(?:,\d{3})+", lambda column: column.replace(",", "")),
+}
 _COLUMN_FORMS = {kind: _column_pattern(one) for kind, (one, _) in _FORMS.items()}
-_ONE_FORMS = {kind: re.compile(f"(?:{one})?", re.ASCII) for kind, (one, _) in _FORMS.items()}  # or empty
+_ONE_FORMS = {kind: _one_pattern(one) for kind, (one, _) in _FORMS.items()}
+_LOOSE_COLUMNS = {kind: (_column_pattern(one), _one_pattern(one), normal) for kind, (one, normal) in _LOOSE.items()}
+
+
+def _odd(pattern: re.Pattern[str], vals: list[str]) -> list[int]:
+    return [i for i, match in enumerate(map(pattern.fullmatch, vals)) if match is None]
+
+
+def _in_form(kind: Kind, vals: list[str]) -> tuple[list[str], list[int]]:
+    """The column's values in the commonest form (empty where they are in no form this path
+    reads), and the rows whose value is in no such form (the reference parser's)."""
+    joined = "\n".join(vals)
+    if joined.count("\n") != len(vals) - 1:  # a value with a line break: no column-wide checks
+        odd = _odd(_ONE_FORMS[kind], vals)
+        return [("" if i in odd else s) for i, s in enumerate(vals)], odd
+    if _COLUMN_FORMS[kind].fullmatch(joined):
+        return vals, []
+    loose_column, loose_one, normal = _LOOSE_COLUMNS[kind]
+    odd = [] if loose_column.fullmatch(joined) else _odd(loose_one, vals)
+    if odd:
+        skip = set(odd)
+        joined = "\n".join("" if i in skip else s for i, s in enumerate(vals))
+    joined = normal(joined)
+    in_form = joined.split("\n")
+    if not _COLUMN_FORMS[kind].fullmatch(joined):  # 20 digits and more, say
+        more = _odd(_ONE_FORMS[kind], in_form)
+        for i in more:
+            in_form[i] = ""
+        odd += more
+    return in_form, odd
 
 
 def copy_text(value: Any) -> str:
@@ -159,16 +207,13 @@ class ColumnarParser:
             else:
                 texts, record = [s or NULL for s in vals], _records(vals, "\x00".join(vals))
         else:
-            odd = [] if _COLUMN_FORMS[kind].fullmatch("\n".join(vals)) else [
-                i for i, match in enumerate(map(_ONE_FORMS[kind].fullmatch, vals)) if match is None]
-            texts = [s or NULL for s in vals]
-            if kind in (Kind.DECIMAL, Kind.INTEGER) and _LEADING_ZERO.search("\n".join(vals)):
-                record = [plain_number(s) if s and i not in odd else s for i, s in enumerate(vals)]
+            in_form, odd = _in_form(kind, vals)
+            texts, record = [s or NULL for s in in_form], in_form
+            if kind in (Kind.DECIMAL, Kind.INTEGER) and _LEADING_ZERO.search("\n".join(in_form)):
+                record = [plain_number(s) if s else s for s in in_form]
         convert = _FORMS[kind][1] if kind in _FORMS else None
         typed: list[Any] | None = None
         if convert is not None:
-            odd_set = set(odd)
-            in_form = [("" if i in odd_set else s) for i, s in enumerate(vals)] if odd else vals
             try:
                 typed = [convert(s) if s else None for s in in_form]
             except ValueError:  # in form but not a date (2026-02-30): the reference parser says

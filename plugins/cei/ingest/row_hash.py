@@ -11,8 +11,8 @@ newest-wins column hash the delivery date first (cei.ingest.load).
 NULL as nothing, booleans `t`/`f`, numerics without leading zeros and with their scale,
 timestamps in Asia/Shanghai with the offset, and a value in double quotes (`"` and `\\` doubled)
 when it is empty or holds `"`, `\\`, a parenthesis, a comma or ASCII white space.
-tests/integration/test_row_hash.py checks the loader's hash against PostgreSQL's own on every row
-loaded from generated deliveries and from hypothesis-generated rows.
+tests/integration/test_ingest_columnar.py checks the loader's hash against PostgreSQL's own on
+every row staged from generated deliveries and from hypothesis-generated rows.
 """
 
 from __future__ import annotations

@@ -129,6 +129,21 @@ def test_newer_state_is_a_new_version_not_a_duplicate(warehouse_url, tmp_path):
     assert versions == [("2026-07-01", False), ("2026-07-02", True)]
 
 
+def test_a_row_delivered_again_in_another_form_is_a_duplicate(warehouse_url, tmp_path):
+    """The loader's row_hash is of the typed row: written `2026/7/1 9:00` and `1200.0` the next night,
+    W1 is the same row, skipped and counted; the file's new row still loads (the COPY the unique
+    index refused is merged row by row)."""
+    deliver(tmp_path, "2026-07-01", "a.csv", [row("W1")])
+    again = row("W1", registered="2026/7/1 9:00", closed="2026-07-05T10:00:00+08:00", amount="1200.00")
+    deliver(tmp_path, "2026-07-02", "b.csv", [row("W2"), again], encoding="utf-8")
+    run(tmp_path, "2026-07-01", "2026-07-02")
+    with warehouse.connect() as conn:
+        assert [r[:6] for r in ledger(conn)] == [("a.csv", "loaded", 1, 1, 0, 0), ("b.csv", "loaded", 2, 1, 0, 1)]
+        assert conn.execute(
+            "select work_order_id, delivery_date::text from raw.hotline_work_orders order by 1"
+        ).fetchall() == [("W1", "2026-07-01"), ("W2", "2026-07-02")]
+
+
 def _snapshot(conn) -> dict:
     out = {}
     for table in ("raw.hotline_work_orders", "quarantine.quarantined_rows", "meta.load_files"):

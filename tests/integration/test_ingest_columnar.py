@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -151,3 +152,48 @@ def test_any_hotline_rows_stage_the_same_both_ways(conn, tmp_path, rows, shape):
     path.write_text(out.getvalue(), encoding="utf-8")
     (tmp_path / "spool").mkdir(exist_ok=True)
     assert_same_both_ways(conn, "hotline", path, tmp_path / "spool")
+
+
+ODR = FEEDS["odr"]
+ODR_TIMESTAMPS = st.sampled_from([
+    "2025-08-05T15:15:17+08:00", "2025-08-25T10:43:57+08:00", "2025-08-25 10:43", "1988-06-01T10:00:00+08:00",
+    "2025-08-25T02:43:57Z", "2025-08-25T10:43:57.5+08:00", "2025-08-25T10:43:57+0800", "2025-02-30T10:00:00+08:00",
+    "2025-08-25T10:43:57+08:00 ", "", None, 20250825, "soon",
+])
+# JSON values of every type where a string is expected, and strings where a number is.
+JSON_VALUES = {
+    "dispute_id": st.sampled_from(["ODR1", "ODR2", " ODR3 ", "", None, 4, 4.5, True, ["ODR5"]]),
+    "enterprise_uscc": st.sampled_from(["91350100MA2YQ1234X", "91350102316330645c", "bad", None, 91350100]),
+    "enterprise_name": st.one_of(TEXTS, st.sampled_from([None, 12, 1.5, False, {"名": "店"}])),
+    "region_code": st.sampled_from([350128, "350128", " 350203 ", 350128.0, 350128.5, "110101", None, True]),
+    "status": st.sampled_from(["处理中", "和解成功", "转行政调解", "成功", None, 1]),
+    "amount": st.sampled_from([232.33, 100.0, 0, 12, "12.50", "1,234.50", -5, -0.0, 1e16, 1e-05, 3.14159265358979,
+                               "", None, True, "nan", float("inf")]),
+}
+
+
+@st.composite
+def odr_lines(draw: st.DrawFn) -> str:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from(["", "not json", "[1, 2]", '{"dispute_id": "ODR9"']))
+    record = {key: draw(values) for key, values in JSON_VALUES.items()}
+    record |= {key: draw(ODR_TIMESTAMPS) for key in ("filed_at", "closed_at", "updated_at")}
+    if draw(st.booleans()):  # a record that loads: valid values in the forms delivered
+        record |= {"dispute_id": draw(st.sampled_from(["ODR1", "ODR2"])), "enterprise_uscc": "91350100MA2YQ1234X",
+                   "region_code": draw(st.sampled_from([350128, "350128"])), "status": "和解成功",
+                   "filed_at": "2025-08-05T15:15:17+08:00", "updated_at": "2025-08-25T10:54:57+08:00",
+                   "closed_at": draw(st.sampled_from([None, "2025-08-25T10:43:57+08:00", "2025-08-25 10:43"]))}
+    for key in draw(st.lists(st.sampled_from(sorted(record)), max_size=2, unique=True)):
+        del record[key]  # a key left out
+    if draw(st.booleans()):
+        record["extra"] = "多余"
+    return json.dumps(record, ensure_ascii=draw(st.booleans()))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(odr_lines(), min_size=1, max_size=30))
+def test_any_odr_lines_stage_the_same_both_ways(conn, tmp_path, lines):
+    path = tmp_path / "odr.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "spool").mkdir(exist_ok=True)
+    assert_same_both_ways(conn, "odr", path, tmp_path / "spool")

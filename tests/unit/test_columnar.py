@@ -45,10 +45,22 @@ def test_rows_in_their_commonest_forms_are_kept_as_delivered():
 def test_slashes_unpadded_digits_and_thousands_separators_are_brought_to_the_commonest_form():
     loose = fields(登记时间="2026/3/1 9:00", 受理时间="2026/03/02 09:00:05", 争议金额="1,000.50")
     text, others = PARSER.parse([(2, loose), (3, fields(登记时间="2026-3-1 9:0"))])  # minutes need two digits
-    assert [n for n, _ in others] == [3]
+    assert others == [1]
     row = stored(text.strip())
     assert (row["registered_at"], row["accepted_at"]) == ("2026-03-01 09:00", "2026-03-02 09:00:05")
     assert row["disputed_amount"] == "1000.50"
+
+
+def test_iso_timestamps_at_plus_eight_are_wall_clock_time_from_1992_on():
+    iso = fields(更新时间="1988-06-01T10:00:00+08:00", 受理时间="2026-03-02T09:00:00+08:00")
+    text, others = PARSER.parse([(2, iso), (3, fields())])
+    assert others == []
+    row, plain = (stored(line) for line in text.splitlines())
+    assert row["accepted_at"] == "2026-03-02 09:00:00" == plain["accepted_at"]
+    # Daylight saving time in 1988: +08:00 was not the wall clock, so the reference parser types it.
+    assert row["updated_at"] == "1988-06-01T10:00:00+08:00"
+    same_instant = stored(PARSER.parse([(2, fields(受理时间="2026-03-02T09:00:00+08:00"))])[0].strip())
+    assert same_instant["row_hash"] == plain["row_hash"]
 
 
 def test_other_accepted_forms_are_typed_by_the_reference_parser():
@@ -71,12 +83,12 @@ def test_rows_with_any_defect_are_handed_back_whole():
         (5, fields(争议金额="about 5")),  # a field warning: the reference parser decides it
         (6, fields(办结时间="2026-02-28 10:00")),  # closed before registered
         (7, fields(受理时间="2026-02-30 09:00")),  # in form, not a date
-        (8, fields()[:-1]),  # bad_row_shape
+        (8, fields(登记时间="1988-09-11 01:30", 受理时间="1988-09-11 01:45")),  # wall clock went back an hour
+        (9, fields()[:-1]),  # bad_row_shape
     ]
     text, others = PARSER.parse(batch)
     assert [line.split("\t")[0] for line in text.splitlines()] == ["2"]
-    assert [n for n, _ in others] == [3, 4, 5, 6, 7, 8]
-    assert others[-1] == batch[-1]
+    assert others == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_feeds_with_kinds_it_does_not_type_are_left_to_the_reference_parser():

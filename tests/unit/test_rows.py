@@ -1,5 +1,7 @@
 """Row classification: quarantine codes, field warnings, personal data masking."""
 
+import json
+
 from cei.feeds import FEEDS
 from cei.ingest.rows import Parsed, Quarantined, RowContext, masked_original, parse_record
 from cei.reference import valid_region_codes
@@ -75,6 +77,14 @@ def test_quarantine_original_masks_personal_data():
     assert "消费者姓名" not in original and "消费者电话" not in original
     assert "张三" not in str(original) and "13800138000" not in str(original)
     assert original["工单编号"] == "GD1"
+
+
+def test_quarantine_original_keeps_json_nan_and_infinity_as_text():
+    """jsonb has no NaN or Infinity: as numbers they made PostgreSQL refuse the whole file."""
+    record = json.loads('{"dispute_id": "ODR1", "amount": Infinity, "closed_at": NaN, "region_code": 350128.0}')
+    original = masked_original(FEEDS["odr"], record, CTX)
+    assert original == {"dispute_id": "ODR1", "amount": "inf", "closed_at": "nan", "region_code": 350128.0}
+    json.dumps(original, allow_nan=False)
 
 
 def test_quarantine_original_of_a_misshaped_row_masks_shifted_personal_data(tmp_path):

@@ -8,8 +8,8 @@ For each file of a delivery:
    nothing read (the same file delivered twice is counted once).
 3. Otherwise the file is **staged**: every record streamed through the parser into two spool
    files of COPY text (under `CEI_HOME/ingest_spool`) — typed rows with their `row_hash`
-   (cei.ingest.row_hash), and quarantined rows with their reason and masked original. A CSV
-   file's rows are typed a batch at a time (cei.ingest.columnar), the rows not in their
+   (cei.ingest.row_hash), and quarantined rows with their reason and masked original. A CSV or
+   JSON Lines file's rows are typed a batch at a time (cei.ingest.columnar), the rows not in their
    commonest forms by the reference parser (cei.ingest.rows). Parsing is Python and the slowest
    part of a load, so worker processes stage files in parallel (`CEI_INGEST_WORKERS`), a few
    files ahead of the merge.
@@ -43,7 +43,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
-from itertools import islice
 from pathlib import Path
 
 import psycopg
@@ -55,7 +54,7 @@ from cei.errors import CeiError
 from cei.feeds import FEEDS
 from cei.feeds.model import Feed
 from cei.ingest.columnar import ColumnarParser, copy_text, escape
-from cei.ingest.readers import FileDefect, SourceRecord, csv_record, open_records
+from cei.ingest.readers import FileDefect, SourceRecord, open_records
 from cei.ingest.row_hash import record_field, row_hash
 from cei.ingest.rows import Parsed, RowContext, masked_original, row_parser
 
@@ -266,7 +265,7 @@ def hash_prefix(feed: Feed, delivery_date: date) -> tuple[str, ...]:
 def stage_file(feed: Feed, path: Path, delivery_date: date, ctx: RowContext, sample_bytes: int, spool: Path,
                columnar: bool = True) -> Staged:
     """Parse one file into two spool files under `spool`; touches neither the warehouse nor the
-    ledger. A CSV file's rows go through the columnar path (cei.ingest.columnar), which hands the
+    ledger. A CSV or JSON Lines file's rows go through the columnar path (cei.ingest.columnar), which hands the
     rows not in their commonest forms to the reference parser; `columnar=False` sends every row there."""
     token = f"{feed.name}_{secrets.token_hex(8)}"
     staged = Staged(spool / f"{token}.rows", spool / f"{token}.quarantine", None, None)
@@ -293,14 +292,14 @@ def stage_file(feed: Feed, path: Path, delivery_date: date, ctx: RowContext, sam
                     quarantined += 1
 
             by_column = (ColumnarParser.for_file(feed, ctx, opened.header, prefix)
-                         if columnar and opened.header is not None and opened.rows is not None else None)
-            if by_column and opened.rows is not None:
-                while batch := list(islice(opened.rows, _BATCH_ROWS)):
+                         if columnar and opened.header is not None and opened.batches is not None else None)
+            if by_column and opened.batches is not None:
+                for batch, record in opened.batches(_BATCH_ROWS):
                     copy, others = by_column.parse(batch)
                     rows.write(copy)
                     read += len(batch)
-                    for number, fields in others:
-                        write(csv_record(opened.header, number, fields))
+                    for i in others:
+                        write(record(i))
             else:
                 for rec in opened.records:
                     write(rec)

@@ -11,9 +11,10 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,19 @@ class SourceRecord:
     defect: str | None = None  # bad_json / bad_row_shape: unreadable as a record at all
 
 
+# A batch for the columnar path: its rows as (row number, fields in the header's order), and the
+# SourceRecord of the row at a position (the rows that path hands to the reference parser).
+Batch = tuple[list[tuple[int, list[str]]], Callable[[int], SourceRecord]]
+
+
 @dataclass
 class OpenedFile:
     encoding: str | None
     records: Iterator[SourceRecord]
-    # CSV only: the header and the same records as (row number, fields), unconsumed, for the
-    # columnar path (cei.ingest.columnar); a file is read through `records` or `rows`, not both.
+    # CSV and JSON Lines: the header and `batches(size)`, the same records in batches for the
+    # columnar path (cei.ingest.columnar); a file is read through `records` or `batches`, not both.
     header: list[str] | None = None
-    rows: Iterator[tuple[int, list[str]]] | None = None
+    batches: Callable[[int], Iterator[Batch]] | None = None
 
 
 def csv_record(header: list[str], row_number: int, fields: list[str]) -> SourceRecord:
@@ -120,7 +126,12 @@ def _csv_records(feed: Feed, path: Path, sample_bytes: int) -> Iterator[OpenedFi
                 raise FileDefect(f"not a readable CSV near line {start}: {exc}") from None
 
         numbered = rows()
-        yield OpenedFile(encoding, (csv_record(header, n, fields) for n, fields in numbered), header, numbered)
+
+        def batches(size: int) -> Iterator[Batch]:
+            while batch := list(islice(numbered, size)):
+                yield batch, lambda i, batch=batch: csv_record(header, *batch[i])
+
+        yield OpenedFile(encoding, (csv_record(header, n, fields) for n, fields in numbered), header, batches)
 
 
 @contextmanager
@@ -149,7 +160,22 @@ def _jsonl_records(feed: Feed, path: Path) -> Iterator[OpenedFile]:
                     continue
                 yield SourceRecord(number, obj)
 
-        yield OpenedFile("utf-8", records())
+        lines = records()
+        header = [c.source for c in feed.columns]
+
+        def batches(size: int) -> Iterator[Batch]:
+            while batch := list(islice(lines, size)):
+                # Each value as the text every value parser first makes of it (values.clean_text);
+                # an unreadable line has no fields, so the columnar path hands it back.
+                rows = [(r.row_number, [] if r.defect else [_as_text(r.values.get(h)) for h in header])
+                        for r in batch]
+                yield rows, batch.__getitem__
+
+        yield OpenedFile("utf-8", lines, header, batches)
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else value if type(value) is str else str(value)
 
 
 def _check_zip(path: Path) -> None:

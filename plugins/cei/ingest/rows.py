@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from math import isfinite
 from typing import Any
 
 from cei.feeds.model import Column, Feed, Kind
@@ -135,8 +136,9 @@ def masked_original(feed: Feed, record: Mapping[str, Any], ctx: RowContext) -> d
             out[key + "#hmac"] = [v.keyed_phone_hash(x, ctx.pii_secret) for x in raw]
         elif col is None and key in suspect:
             out[key + "#hmac"] = v.keyed_phone_hash(raw, ctx.pii_secret)
-        elif col is None:
-            out[key] = raw if raw is None or isinstance(raw, (str, int, float, bool)) else str(raw)
+        elif col is None:  # JSON's NaN and Infinity have no place in jsonb: kept as text
+            plain = raw is None or isinstance(raw, (str, int, bool)) or (isinstance(raw, float) and isfinite(raw))
+            out[key] = raw if plain else str(raw)
         elif col.kind is Kind.PHONE:
             out[key + "#hmac"] = v.keyed_phone_hash(raw, ctx.pii_secret)
     return out

@@ -22,7 +22,10 @@ What it does, in one database of its own (`<warehouse db>_bench`, dropped and re
 5. **Increment run**: every stage again for the one extra night, on top of the history.
 
 The report (JSON) holds per stage rows, seconds, rows/s and peak memory of the platform's
-process; the PostgreSQL server's own memory is not in it.
+process (the PostgreSQL server's own memory is not in it), and where the stage's time went: CPU
+seconds of the platform's processes (the stage's, its ingest workers' and dbt's) and, when the
+server runs on this machine (the embedded one does), of PostgreSQL's backends. A stage whose CPU
+seconds add up to about the machine's cores × its seconds was bound by the processor.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class Stage:
     seconds: float
     rows_per_s: float
     peak_rss_mib: float
+    cpu_seconds: float  # the stage's process and every process it waited for
+    server_cpu_seconds: float | None  # PostgreSQL's backends; None when the server is not local
 
 
 # ------------------------------------------------------------------------------------------------
@@ -170,9 +175,9 @@ def _child_env(home: Path, url: str) -> dict[str, str]:
 _STEP = "import json, sys; from cei import pipeline; print(json.dumps({call}, default=str))"
 
 
-def _in_child(env: dict[str, str], call: str) -> tuple[object, float, float]:
+def _in_child(env: dict[str, str], call: str) -> tuple[object, float, float, float]:
     """Run `call` (a pipeline function call) in a child Python; (its JSON result, seconds,
-    peak RSS in MiB of the child and every process it waited for, dbt included)."""
+    peak RSS in MiB and CPU seconds of the child and every process it waited for, dbt included)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen([sys.executable, "-c", _STEP.format(call=call)], env=env, stdout=out, stderr=err)
@@ -185,7 +190,34 @@ def _in_child(env: dict[str, str], call: str) -> tuple[object, float, float]:
             lines = err.read().decode(errors="replace").strip().splitlines() or ["no output"]
             raise CeiError(f"bench stage {call} failed: {lines[-1]}")
         result = json.loads(out.read().decode().strip().splitlines()[-1])
-    return result, seconds, usage.ru_maxrss / 1024
+    return result, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def _postmaster(conn: psycopg.Connection) -> int | None:
+    """The server's main process when it runs on this machine (a backend's parent), else None."""
+    backend = conn.execute("select pg_backend_pid()").fetchone()[0]
+    try:
+        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        if b"postgres" in Path(f"/proc/{parent}/cmdline").read_bytes():
+            return parent
+    except (OSError, ValueError, IndexError):  # another machine's pid, or no /proc
+        pass
+    return None
+
+
+def _server_cpu(conn: psycopg.Connection, postmaster: int | None) -> float | None:
+    """CPU seconds of the server's processes so far: the main process and the backends that have
+    exited, once the stage's connections have (long-lived helpers are not counted)."""
+    if postmaster is None:
+        return None
+    for _ in range(50):
+        others = conn.execute("select count(*) from pg_stat_activity where backend_type = 'client backend'"
+                              " and pid <> pg_backend_pid()").fetchone()[0]
+        if not others:
+            break
+        time.sleep(0.1)
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
 
 
 def _count(conn: psycopg.Connection, query: str, *params: object) -> int:
@@ -215,20 +247,23 @@ def _stage_rows(conn: psycopg.Connection, stage: str, run_id: int, result: objec
 
 
 def run_stages(env: dict[str, str], landing: Path, dates: list[str]) -> list[Stage]:
-    run_id, _, _ = _in_child(env, f"pipeline.start({str(landing)!r}, {dates!r})")
+    run_id, *_ = _in_child(env, f"pipeline.start({str(landing)!r}, {dates!r})")
     stages = []
     with psycopg.connect(env["CEI_DATABASE_URL"], autocommit=True) as conn:
+        postmaster = _postmaster(conn)
         for name in STAGES:
+            server_before = _server_cpu(conn, postmaster)
             try:
-                result, seconds, peak = _in_child(env, f"pipeline.{name}({run_id})")
+                result, seconds, peak, cpu = _in_child(env, f"pipeline.{name}({run_id})")
             except CeiError:  # the step recorded its one-line reason with the run
                 message = conn.execute("select message from meta.pipeline_runs where run_id = %s",
                                        (run_id,)).fetchone()[0]
                 if message:
                     raise CeiError(f"bench: run {run_id} failed at {message}") from None
                 raise
+            server = None if server_before is None else round(_server_cpu(conn, postmaster) - server_before, 2)
             rows, seconds = _stage_rows(conn, name, run_id, result), round(seconds, 3)
-            stages.append(Stage(name, rows, seconds, round(rows / seconds, 1), round(peak, 1)))
+            stages.append(Stage(name, rows, seconds, round(rows / seconds, 1), round(peak, 1), round(cpu, 2), server))
             # as it goes, so that a run stopped half way still tells what it measured
             print(f"bench: run {run_id} {name}: {rows:,} rows, {seconds:.1f} s, {peak:.0f} MiB",
                   file=sys.stderr, flush=True)
@@ -262,7 +297,7 @@ def copy_baseline(url: str, work: Path) -> Stage:
             dump.unlink()
         conn.execute("drop schema bench_baseline cascade")
     seconds = round(seconds, 3)
-    return Stage("plain_copy", rows, seconds, round(rows / seconds, 1) if seconds else 0.0, 0.0)
+    return Stage("plain_copy", rows, seconds, round(rows / seconds, 1) if seconds else 0.0, 0.0, 0.0, None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -327,10 +362,12 @@ def render(report: dict) -> str:
     lines = [f"cei bench --scale {report['scale']} ({report['days']} nights of history + 1 increment night)"]
     for part in ("history", "warm_up", "increment"):
         lines.append(f"\n{part} ({report[part]['seconds']} s):")
-        lines.append(f"  {'stage':<11}{'rows':>12}{'seconds':>10}{'rows/s':>12}{'peak MiB':>10}")
+        lines.append(f"  {'stage':<11}{'rows':>12}{'seconds':>10}{'rows/s':>12}{'peak MiB':>10}"
+                     f"{'CPU s':>9}{'server CPU s':>14}")
         for st in report[part]["stages"]:
+            server = "-" if st["server_cpu_seconds"] is None else f"{st['server_cpu_seconds']:.1f}"
             lines.append(f"  {st['stage']:<11}{st['rows']:>12,}{st['seconds']:>10.2f}"
-                         f"{st['rows_per_s']:>12,.0f}{st['peak_rss_mib']:>10.0f}")
+                         f"{st['rows_per_s']:>12,.0f}{st['peak_rss_mib']:>10.0f}{st['cpu_seconds']:>9.1f}{server:>14}")
     b = report["baseline"]
     lines.append(f"\nplain COPY of the same {b['rows']:,} rows: {b['seconds']} s ({b['rows_per_s']:,.0f} rows/s);"
                  f" ingest = {report['ingest_vs_copy']}x that floor")

@@ -193,11 +193,16 @@ def _in_child(env: dict[str, str], call: str) -> tuple[object, float, float, flo
     return result, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, …; proc(5))."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _postmaster(conn: psycopg.Connection) -> int | None:
     """The server's main process when it runs on this machine (a backend's parent), else None."""
     backend = conn.execute("select pg_backend_pid()").fetchone()[0]
     try:
-        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        parent = int(_proc_stat(backend)[1])
         if b"postgres" in Path(f"/proc/{parent}/cmdline").read_bytes():
             return parent
     except (OSError, ValueError, IndexError):  # another machine's pid, or no /proc
@@ -216,8 +221,8 @@ def _server_cpu(conn: psycopg.Connection, postmaster: int | None) -> float | Non
         if not others:
             break
         time.sleep(0.1)
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    utime_stime_cutime_cstime = _proc_stat(postmaster)[11:15]
+    return sum(map(int, utime_stime_cutime_cstime)) / os.sysconf("SC_CLK_TCK")
 
 
 def _count(conn: psycopg.Connection, query: str, *params: object) -> int:

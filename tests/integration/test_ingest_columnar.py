@@ -154,7 +154,6 @@ def test_any_hotline_rows_stage_the_same_both_ways(conn, tmp_path, rows, shape):
     assert_same_both_ways(conn, "hotline", path, tmp_path / "spool")
 
 
-ODR = FEEDS["odr"]
 ODR_TIMESTAMPS = st.sampled_from([
     "2025-08-05T15:15:17+08:00", "2025-08-25T10:43:57+08:00", "2025-08-25 10:43", "1988-06-01T10:00:00+08:00",
     "2025-08-25T02:43:57Z", "2025-08-25T10:43:57.5+08:00", "2025-08-25T10:43:57+0800", "2025-02-30T10:00:00+08:00",

@@ -295,6 +295,6 @@ def _records(vals: list[str], joined: str) -> list[str]:
 def _timestamp_records(in_form: list[str]) -> list[str]:
     """`YYYY-MM-DD HH:MM[:SS]` wall-clock texts as timestamptz's record text in Asia/Shanghai."""
     earliest = min(filter(None, in_form), default="")
-    if not earliest or int(earliest[:4]) >= FIXED_OFFSET_SINCE:
+    if not earliest or earliest >= _SINCE:
         return [("" if not s else f'"{s}:00+08"' if len(s) == 16 else f'"{s}+08"') for s in in_form]
     return [record_field(datetime.fromisoformat(s).replace(tzinfo=LOCAL_TZ)) if s else "" for s in in_form]

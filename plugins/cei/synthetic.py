@@ -139,17 +139,26 @@ def generate(
     start: date = date(2026, 7, 1),
     days: int = 92,
     defect_rate: float = 0.0,
+    versions_until: date | None = None,
+    file_tag: str = "",
 ) -> GroundTruth:
-    """Write deliveries for [start, start + days) under `out` and return (and write) the ground truth."""
+    """Write deliveries for [start, start + days) under `out` and return (and write) the ground truth.
+
+    `versions_until`: the last night on which work orders and disputes registered in the window
+    are still delivered again as they change (default: the window's last day), so that windows
+    generated one after another keep every version. `file_tag` goes into every file name, so that
+    such windows' files can share a night's folder."""
     if scale < 1 or days < 1 or not 0.0 <= defect_rate <= 1.0:
         raise ValueError("scale and days must be positive and defect_rate within [0, 1]")
+    if versions_until is not None and versions_until < start + timedelta(days=days - 1):
+        raise ValueError("versions_until must not end before the window does")
     out = Path(out)
     # Mixing with an earlier generation would make the ground truth wrong; never delete anyone's files.
     busy = [f for f in FEED_NAMES if (out / f).is_dir() and any((out / f).iterdir())]
     if busy:
         raise FileExistsError(f"{out}: {', '.join(busy)} already hold files; generate into an empty folder")
 
-    world = _World(seed, start, days, scale)
+    world = _World(seed, start, days, scale, versions_until)
     _simulate_hotline(world)
     _simulate_odr(world)
     _simulate_inspection(world)
@@ -161,6 +170,8 @@ def generate(
     if defect_rate > 0:
         artifacts += _file_defects(world, artifacts, defect_rate)
     artifacts += noise
+    if file_tag:
+        artifacts = [replace(a, name=_tagged(a.name, file_tag)) for a in artifacts]
 
     for a in artifacts:
         path = out / a.feed / a.day.isoformat() / a.name
@@ -441,7 +452,7 @@ class _Artifact:
 
 
 class _World:
-    def __init__(self, seed: int, start: date, days: int, scale: int) -> None:
+    def __init__(self, seed: int, start: date, days: int, scale: int, versions_until: date | None) -> None:
         self.scale = scale
         self.rng = random.Random(seed)  # the business model
         self.look = random.Random(f"{seed}:look")  # cosmetics: formats, spaces, encodings
@@ -451,6 +462,7 @@ class _World:
         self.fake.seed_instance(seed)
         self.days = [start + timedelta(days=i) for i in range(days)]
         self.end = start + timedelta(days=days)
+        self.versions_end = self.end if versions_until is None else versions_until + timedelta(days=1)
         self.regions = _read_regions()
         weights = [_region_weight(r, self.regions) for r in self.regions]
         self.region_cum = list(itertools.accumulate(weights))
@@ -537,11 +549,12 @@ def _region_weight(region: _Region, regions: Iterable[_Region]) -> float:
 
 def _versions(w: _World, model: dict[str, Any], first: str, updated: str,
               events: list[tuple[datetime, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One snapshot per day with a change inside the window; `updated` = that day's last change + lag."""
+    """One snapshot per day with a change up to the last night of versions; `updated` = that day's
+    last change + lag."""
     snapshots = []
     state = dict(model)
     for day, group in itertools.groupby([(model[first], {}), *events], key=lambda e: e[0].date()):
-        if day >= w.end:
+        if day >= w.versions_end:
             break
         last = model[first]
         for t, changes in group:
@@ -1313,6 +1326,12 @@ def _noise(w: _World, artifacts: list[_Artifact]) -> list[_Artifact]:
             extra.append(_Artifact(feed, day, f".~lock.{name}#", lock.encode("utf-8"),
                                    ignore="marker or temporary file"))
     return extra
+
+
+def _tagged(name: str, tag: str) -> str:
+    """`12315工单_20250105.csv` → `12315工单_20250105_w03.csv`."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}_{tag}.{suffix}" if dot else f"{name}_{tag}"
 
 
 # ------------------------------------------------------------------------------------------------

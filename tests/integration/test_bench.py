@@ -15,6 +15,7 @@ from cei import bench
 @pytest.fixture
 def bench_report(warehouse_url, tmp_path, monkeypatch):
     monkeypatch.setenv("CEI_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(bench, "CHUNK_ORDERS", 200)  # two windows, whose files share nights
     report = bench.run_bench(400, days=3, increment=40, out=tmp_path / "reports")
     yield report
     name = urlparse(warehouse_url).path.lstrip("/") + "_bench"
@@ -45,6 +46,11 @@ def test_bench_report_accounts_for_every_row_and_stage(bench_report, tmp_path):
     warm_up = {st["stage"]: st for st in r["warm_up"]["stages"]}
     assert list(warm_up) == list(bench.STAGES) and warm_up["ingest"]["rows"] == 0
     assert warm_up["publish"]["rows"] > 0
+
+    # the first window's work orders are delivered again on the second window's nights
+    landing = next((tmp_path / "home" / "bench").glob("data-*")) / "landing"
+    last_night = sorted((landing / "hotline").iterdir())[-2]  # before the increment's
+    assert {p.name.rpartition("_")[2] for p in last_night.glob("*.csv")} == {"w000.csv", "w001.csv"}
 
     history_ingest = r["history"]["stages"][0]["rows"]
     assert r["baseline"]["rows"] == history_ingest  # the floor copies exactly the rows loaded

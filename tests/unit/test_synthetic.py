@@ -249,3 +249,24 @@ def test_refuses_to_mix_with_an_earlier_generation(tmp_path: Path) -> None:
         generate(tmp_path, scale=10)
     with pytest.raises(ValueError):
         generate(tmp_path / "new", scale=10, defect_rate=1.5)
+
+
+def test_a_window_keeps_later_versions_in_tagged_files(tmp_path: Path) -> None:
+    # How `cei bench` generates large volumes: windows of registration days whose work orders and
+    # disputes are delivered again until the history's last night.
+    window = {"scale": 400, "seed": 3, "start": date(2026, 9, 1), "days": 10}
+    cut = generate(tmp_path / "cut", **window)
+    kept = generate(tmp_path / "kept", **window, versions_until=date(2026, 11, 30), file_tag="w007")
+    last_day = date(2026, 9, 10)
+    for feed in FEEDS:
+        dates = {date.fromisoformat(p.name) for p in (tmp_path / "kept" / feed).iterdir()}
+        later = {d for d in dates if d > last_day}
+        assert bool(later) == (feed in ("hotline", "odr")), feed  # rosters and samples stay in the window
+        assert max(dates) <= date(2026, 11, 30)
+    assert all("_w007" in t.file_name for t in kept.files)
+    for feed in ("hotline", "odr"):
+        assert kept.feeds[feed].latest["keys"] == cut.feeds[feed].latest["keys"]
+        assert kept.feeds[feed].rows_read > cut.feeds[feed].rows_read
+    _assert_matches(tmp_path / "kept", kept)
+    with pytest.raises(ValueError):
+        generate(tmp_path / "early", **window, versions_until=date(2026, 9, 5))

@@ -15,8 +15,8 @@ The model
   on D with its full current state and 更新时间, so an order appears on its registration night (open) and
   re-appears with newer state (accepted, closed, called back): newest-wins is exercised for real. Orders
   still open when the window ends (or `versions_until`, for windows generated one after another) stay
-  open. Units differ a little (acceptance delays, mediation
-  success, satisfaction), so the index has something to rank.
+  open. Units differ a little (acceptance delays, mediation success, satisfaction), so the index has
+  something to rank.
 * **ODR** disputes (~8 % of the hotline volume) are filed against merchants with a long tail, may be
   updated while open, and close 和解成功/和解失败/转行政调解; every change is re-delivered.
 * **Inspection** batches (~1.5 %) arrive when the result is known (sampled 1–4 weeks earlier); online

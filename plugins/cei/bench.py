@@ -8,9 +8,9 @@ What it does, in one database of its own (`<warehouse db>_bench`, dropped and re
    keep that bounded). A window's work orders and disputes are delivered again as they change
    until the history's last night, in files tagged with the window (`12315工单_20250105_w03.csv`),
    so a night holds a file from each window still changing. Kept under `CEI_HOME/bench/` for the
-   next bench of the same size. Besides, one
-   **increment**: a single further night of a fixed size (default one average Fujian day,
-   1.2 M / 365 work orders), identical whatever the scale, so increments are comparable.
+   next bench of the same size. Besides, one **increment**: a single further night of a fixed
+   size (default one average Fujian day, 1.2 M / 365 work orders), identical whatever the scale,
+   so increments are comparable.
 2. **History run**: every stage of the nightly pipeline (`cei.pipeline`) over all history dates,
    each stage in a child process so its peak memory (ru_maxrss, including dbt's own process) is
    the stage's own.

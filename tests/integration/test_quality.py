@@ -260,6 +260,24 @@ def test_a_critical_failure_stops_the_gate_with_a_message_for_the_steward(
     assert all(o in obs for o in observed) and exp.startswith(expected)
 
 
+def test_each_expectation_quotes_its_own_unexpected_rows(warehouse_url, db):
+    # Samples are fetched in a second pass, only for the expectations that found unexpected rows
+    # (quality._run_checks): each must get its own, the others none.
+    run_id = new_run(db)
+    rows = [order(kind="投拆"), order(region_code="360102"), order(), order(work_order_id=None)]
+    file_id = load_file(db, run_id, rows)
+
+    with pytest.raises(GateFailed, match=r"and 2 more critical"):
+        quality.validate_feed_batches(warehouse_url, run_id, "hotline", [file_id])
+
+    observed = {r[2]: r[5] for r in results(db, run_id)}
+    assert observed["expect_column_values_to_be_in_set(kind)"].endswith(f"e.g. file {file_id} row 2: 投拆")
+    assert observed["expect_column_values_to_match_regex(region_code)"].endswith(f"file {file_id} row 3: 360102")
+    assert observed["expect_column_values_to_not_be_null(work_order_id)"].endswith(f"file {file_id} row 5: null")
+    assert observed["expect_column_values_to_not_be_null(kind)"] == "0 of 4 rows"
+    assert observed["expect_column_values_to_be_in_set(outcome)"] == "0 of 4 rows"
+
+
 def test_warnings_are_recorded_but_do_not_stop_the_gate(warehouse_url, db):
     run_id = new_run(db)
     twin = order()

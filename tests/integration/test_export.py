@@ -605,6 +605,10 @@ def test_periods_touched_by_a_run(conn):
     run1 = add_run(conn, date(2026, 6, 9))
     add_hotline_file(conn, run1, date(2025, 12, 1), "h1.csv", [("WO-A", at("2025-11-20"), at("2025-12-01"))])
     add_hotline_file(conn, run1, date(2025, 9, 1), "h0.csv", [("WO-B", at("2025-08-20"), None)])
+    conn.commit()
+    # the only run: its months come from the ledger, with no lookup of earlier versions
+    assert periods_touched(conn, run1) == ["2025-08", "2025-11", "2025-12", "2026-04", "2026-05", "2026-06",
+                                           "2025Q3", "2025Q4", "2026Q2", "2025", "2026"]
     run2 = add_run(conn, date(2026, 6, 10))
     # a new version of WO-A: closed in January instead of December — December changes too
     add_hotline_file(conn, run2, date(2026, 1, 5), "h2.csv", [("WO-A", at("2025-11-20"), at("2026-01-05"))])

@@ -10,18 +10,37 @@ from psycopg import sql
 from cei import settings as cfg
 from cei.errors import CeiError
 from cei.export.periods import with_rollups
-from cei.export.provenance import BUSINESS_DATES, business_months
+from cei.export.provenance import BUSINESS_DATES, business_months, summarise_new_files
 from cei.feeds import FEEDS
 
 
 def months_of_rows(conn: psycopg.Connection, run_id: int) -> set[date]:
     """First days of the months of every business date of the rows the run loaded — and of every
     earlier version of the same business keys, since a new version can move a record out of the
-    month it was in (a closing time corrected from March to April changes both)."""
-    months: set[date] = set()
+    month it was in (a closing time corrected from March to April changes both).
+
+    The run's own rows: the months the ledger records for its files (summarise_new_files, brought
+    up to date here). Earlier versions: the rows of the same keys, looked up by key — only for a
+    feed with rows from other runs: a first run over a whole history has none, and the lookup
+    would go through every key of it (18 s of a 34 s export at 1.2 M work orders)."""
+    with conn.transaction():
+        summarise_new_files(conn)
+    months = {
+        r[0]
+        for r in conn.execute(
+            "select distinct unnest(business_months) from meta.load_files where run_id = %s and status = 'loaded'",
+            (run_id,),
+        )
+    }
     for name in BUSINESS_DATES:
         feed = FEEDS[name]
         table = sql.Identifier(cfg.RAW, feed.table)
+        others = sql.SQL(
+            "select exists (select from {t} where load_file_id = any(array("
+            " select file_id from meta.load_files where feed = %s and run_id <> %s)))"
+        ).format(t=table)
+        if not conn.execute(others, (name, run_id)).fetchone()[0]:
+            continue
         key = sql.SQL(", ").join(sql.Identifier(k) for k in feed.business_key)
         # `= any(array(…))`, not a join or `in`: PostgreSQL then looks the night's files and keys
         # up by index instead of scanning all of history twice

@@ -15,9 +15,9 @@ Reviewable suite files in `expectations/` (format: expectations/README.md), two 
 Each expectation has a severity: `critical` stops the run, `warning` is recorded and reported.
 Validation runs inside PostgreSQL (GX's SQLAlchemy execution engine on table and query assets,
 in read-only transactions); only metrics come back, and up to 20 unexpected values (with the
-rows they are in) for each expectation that found some, fetched in a second pass. Every result is recorded in
-`meta.quality_results` and every suite's outcome in `meta.quality_gates`; the validations are
-rendered as GX Data Docs under `CEI_HOME/data_docs`. A failed critical expectation then raises
+rows they are in) for each expectation that found some, fetched in a second pass. Every result
+is recorded in `meta.quality_results` and every suite's outcome in `meta.quality_gates`; the
+validations are rendered as GX Data Docs under `CEI_HOME/data_docs`. A failed critical expectation then raises
 `GateFailed` with a one-line message for the data steward.
 """
 

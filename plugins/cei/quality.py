@@ -17,8 +17,8 @@ Validation runs inside PostgreSQL (GX's SQLAlchemy execution engine on table and
 in read-only transactions); only metrics come back, and up to 20 unexpected values (with the
 rows they are in) for each expectation that found some, fetched in a second pass. Every result
 is recorded in `meta.quality_results` and every suite's outcome in `meta.quality_gates`; the
-validations are rendered as GX Data Docs under `CEI_HOME/data_docs`. A failed critical expectation then raises
-`GateFailed` with a one-line message for the data steward.
+validations are rendered as GX Data Docs under `CEI_HOME/data_docs`. A failed critical
+expectation then raises `GateFailed` with a one-line message for the data steward.
 """
 
 from __future__ import annotations
@@ -686,6 +686,7 @@ def _run_checks(url: str, run_id: int, checks: list[Check], docs: tuple[Path, Pa
             results = _validate(context, batch, name, check, expectations, gx_run, samples=0)
             found = [i for i, res in enumerate(results) if (res.result or {}).get("unexpected_count")]
             if found:
+                # fresh objects: GX adds no expectation that already belongs to a suite
                 again = _gx_expectations(check.suite, check.asset)
                 sampled = _validate(context, batch, f"{name}.samples", check, [again[i] for i in found], gx_run,
                                     samples=_SAMPLE_ROWS)

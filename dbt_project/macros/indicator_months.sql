@@ -10,9 +10,11 @@
         since the last build (the touched keys of macros/newest_versions.sql): a record counts
         in the months of its dates, and every month it counts in (a deadline's, a stop's) is at
         or after its earliest date;
-      - the start of any open SLA clock whose deadline lies between the last build's as-of and
-        this one (or beyond the calendar): the as-of turns its judgement, and pending clocks
-        count in their start month once judged (int_indicators_monthly__efficiency);
+      - the month an open SLA clock counts in once the as-of turns its judgement (its deadline
+        lies between the last build's as-of and this one, or beyond the calendar): an accepted
+        complaint's closing clock, overdue, in its deadline month; every other clock in its start
+        month (int_indicators_monthly__efficiency, __odr). Taking every clock's start month
+        reached back to the acceptances of 45 working days before: three whole months a night;
       - the earlier of the two as-ofs: the grid ends at the as-of month (a rewind drops months).
     Every month when the model is built whole (no watermark, or its inputs changed: its SQL, the
     region mapping, ref_indicators / ref_units, an upstream incremental model's inputs).
@@ -53,7 +55,8 @@
                 ~ ' where (' ~ keys ~ ') = any(array(select (' ~ keys ~ ') from ' ~ staging ~ ' where ' ~ changed ~ '))') -%}
         {%- endfor -%}
         {%- do earliest.append(
-            'select min(started_at_local) from ' ~ clocks ~ ' where is_open and (deadline_at_local is null'
+            'select min(case when clock_code = \'complaint_close\' then coalesce(deadline_at_local, started_at_local)'
+            ~ ' else started_at_local end) from ' ~ clocks ~ ' where is_open and (deadline_at_local is null'
             ~ ' or (deadline_at_local >= cast(' ~ earlier ~ ' as timestamp) and deadline_at_local < cast(' ~ later ~ ' + 1 as timestamp)))') -%}
         {%- do earliest.append('select cast(' ~ earlier ~ ' as timestamp)') -%}
         {%- set query -%}

@@ -265,6 +265,10 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         raw.insert("hotline_work_orders", "hotline", "2026-03-27", work_order_id="W98", kind="举报",
                    registered_at="2026-03-27 10:00:00+08:00", updated_at="2026-03-27 10:00:00+08:00",
                    region_code="350102")
+        # W96: a complaint accepted 2026-02-10 and never closed, its closing deadline 45 working
+        # days later, 2026-04-21 23:59:59: overdue from then on, it counts in April.
+        raw.work_order("W96", "2026-03-27", region="350102", registered="2026-02-09 10:00:00+08:00",
+                       accepted="2026-02-10 10:00:00+08:00")
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     for as_of in ("2026-04-02 23:59:59", "2026-04-05 23:59:59"):  # forward nights
@@ -305,8 +309,21 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
 
     # Nights with nothing delivered: W98's deadline passes between the two as-ofs, and March's
     # report_verify_ontime_rate gains it in its denominator although no version touched March.
+    # W96's closing deadline passes too: it counts in April, its deadline month, so February is
+    # not recomputed (a figure changed behind dbt's back there stays changed).
     dbt_build(warehouse_url, tmp_path, "2026-04-15 23:59:59", "--select", *MODELS, command="run")
+    efficiency = "intermediate.int_indicators_monthly__efficiency"
+    with psycopg.connect(warehouse_url) as conn:
+        february = conn.execute(f"update {efficiency} set numerator = numerator + 1000"
+                                " where month = '2026-02-01'").rowcount
+    assert february > 0
     dbt_build(warehouse_url, tmp_path, "2026-04-25 23:59:59", "--select", *MODELS, command="run")
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute(f"update {efficiency} set numerator = numerator - 1000"
+                            " where month = '2026-02-01' and numerator >= 1000").rowcount == february
+        assert conn.execute("select sla_status, deadline_month from intermediate.int_sla_clocks"
+                            " where item_id = 'W96' and clock_code = 'complaint_close'"
+                            ).fetchone() == ("missed", date(2026, 4, 1))
     assert latest_states(warehouse_url) == full_rebuild("2026-04-25 23:59:59")
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select sla_status, start_month from intermediate.int_sla_clocks"

@@ -26,7 +26,9 @@
 
 with
 
-clocks as (
+-- not materialized: read twice below, PostgreSQL would otherwise materialise every row of the
+-- table before the month filters apply (a night read all of history)
+clocks as not materialized (
 
     select * from {{ ref('int_sla_clocks') }}
 

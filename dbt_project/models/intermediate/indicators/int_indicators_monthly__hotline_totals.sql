@@ -12,7 +12,9 @@
 
 with
 
-work_orders as (
+-- not materialized: read twice below, PostgreSQL would otherwise materialise every row of the
+-- table before the month filters apply (a night read all of history)
+work_orders as not materialized (
 
     select * from {{ ref('int_work_orders_latest') }}
 

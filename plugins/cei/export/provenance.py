@@ -113,16 +113,27 @@ def business_months(feed_name: str) -> sql.Composed:
 def summarise_new_files(conn: psycopg.Connection) -> None:
     """Record in meta.load_files.business_months the months of the business dates of each loaded
     file's raw rows, for the files not summarised yet (a file's rows never change once loaded).
-    An export then finds a period's source files in the ledger instead of scanning history; the
-    night's new files are read by their load_file_id index."""
+    An export then finds a period's source files in the ledger instead of scanning history.
+
+    One statement per feed over all the files waiting, grouped by file: a night's few files are
+    read by their load_file_id index, a whole history's in one pass over the table (a subquery
+    per file read history file by file: 163 s of a 10 M-work-order history's export)."""
     for name, feed in FEEDS.items():
         conn.execute(
             sql.SQL(
-                "update meta.load_files as f set business_months = coalesce(("
-                " select array_agg(distinct business.month order by business.month)"
-                " from {t} as r cross join lateral {months}"
-                " where r.load_file_id = f.file_id and business.month is not null), '{{}}')"
-                " where f.feed = %s and f.status = 'loaded' and f.business_months is null"
+                "with waiting as materialized ("
+                "  select file_id from meta.load_files"
+                "  where feed = %s and status = 'loaded' and business_months is null),"
+                " file_months as ("
+                "  select load_file_id, array_agg(month order by month) as months"
+                "  from (select distinct r.load_file_id, business.month from {t} as r"
+                "        cross join lateral {months}"
+                "        where r.load_file_id = any(array(select file_id from waiting))"
+                "          and business.month is not null) as distinct_months"
+                "  group by load_file_id)"
+                " update meta.load_files as f set business_months = coalesce(file_months.months, '{{}}')"
+                " from waiting left join file_months on file_months.load_file_id = waiting.file_id"
+                " where f.file_id = waiting.file_id"
             ).format(t=sql.Identifier(cfg.RAW, feed.table), months=business_months(name)),
             (name,),
         )

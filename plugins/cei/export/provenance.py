@@ -115,26 +115,35 @@ def summarise_new_files(conn: psycopg.Connection) -> None:
     file's raw rows, for the files not summarised yet (a file's rows never change once loaded).
     An export then finds a period's source files in the ledger instead of scanning history.
 
-    One statement per feed over all the files waiting, grouped by file: a night's few files are
-    read by their load_file_id index, a whole history's in one pass over the table (a subquery
-    per file read history file by file: 163 s of a 10 M-work-order history's export)."""
+    One statement per feed over all the files waiting: a night's few files are read by their
+    load_file_id index, a whole history's in one pass. Each file's distinct combinations of months
+    are found first and only those spread into one month a row — spreading every row cost 2.5× as
+    much (a subquery per file, as before, took 163 s of a 10 M-work-order history's export)."""
     for name, feed in FEEDS.items():
+        columns = [sql.Identifier(f"month_{i}") for i in range(len(BUSINESS_DATES[name]))]
         conn.execute(
             sql.SQL(
                 "with waiting as materialized ("
                 "  select file_id from meta.load_files"
                 "  where feed = %s and status = 'loaded' and business_months is null),"
+                " row_months as ("
+                "  select distinct load_file_id, {months} from {t}"
+                "  where load_file_id = any(array(select file_id from waiting))),"
                 " file_months as ("
-                "  select load_file_id, array_agg(month order by month) as months"
-                "  from (select distinct r.load_file_id, business.month from {t} as r"
-                "        cross join lateral {months}"
-                "        where r.load_file_id = any(array(select file_id from waiting))"
-                "          and business.month is not null) as distinct_months"
+                "  select load_file_id, array_agg(distinct business.month order by business.month) as months"
+                "  from row_months cross join lateral (values {each}) as business(month)"
+                "  where business.month is not null"
                 "  group by load_file_id)"
                 " update meta.load_files as f set business_months = coalesce(file_months.months, '{{}}')"
                 " from waiting left join file_months on file_months.load_file_id = waiting.file_id"
                 " where f.file_id = waiting.file_id"
-            ).format(t=sql.Identifier(cfg.RAW, feed.table), months=business_months(name)),
+            ).format(
+                t=sql.Identifier(cfg.RAW, feed.table),
+                months=sql.SQL(", ").join(
+                    sql.SQL("{} as {}").format(_month_of(c, feed.column(c).kind), alias)
+                    for c, alias in zip(BUSINESS_DATES[name], columns, strict=True)),
+                each=sql.SQL(", ").join(sql.SQL("({})").format(alias) for alias in columns),
+            ),
             (name,),
         )
 

@@ -6,8 +6,9 @@
       __rebuilt_rows__        of an incremental model with lineage columns (fct_*, int_*_latest):
                               the rows whose newest version the last build brought in — a version
                               loaded after, or delivered after, what the build before had seen
-                              (meta.dbt_watermarks); every row after a full build, and of any
-                              other model
+                              (meta.dbt_watermarks); of one with build lineage (int_sla_clocks:
+                              built_through_file_id) the rows the last build wrote; every row
+                              after a full build, and of any other model
 
     The staging models' tests use the first, the intermediate and marts models' the second
     (dbt_project.yml): every batch was already checked in full by its raw gate when it was
@@ -35,12 +36,18 @@
         {%- do return('true') -%}
     {%- endif -%}
     {%- set rows = run_query(
-        "select w.rebuilt_after_file_id, w.rebuilt_after_date from meta.dbt_watermarks w"
+        "select w.rebuilt_after_file_id, w.rebuilt_after_date, w.through_file_id,"
+        ~ " (select array_agg(a.attname::text) from pg_attribute a where a.attrelid = w.relation_oid"
+        ~ " and a.attname in ('delivery_date', 'built_through_file_id') and not a.attisdropped)"
+        ~ " from meta.dbt_watermarks w"
         ~ " where w.relation_oid = to_regclass('" ~ relation.include(database=false) ~ "')"
-        ~ " and w.rebuilt_after_file_id is not null"
-        ~ " and exists (select from pg_attribute a where a.attrelid = w.relation_oid and a.attname = 'delivery_date')").rows -%}
-    {%- if rows | length != 1 -%}
-        {%- do return('true') -%}
+        ~ " and w.rebuilt_after_file_id is not null").rows -%}
+    {%- set lineage = (rows[0][3] or []) if rows | length == 1 else [] -%}
+    {%- if 'delivery_date' in lineage -%}
+        {%- do return('(load_file_id > ' ~ rows[0][0] ~ " or delivery_date > cast('" ~ rows[0][1] ~ "' as date))") -%}
+    {%- elif 'built_through_file_id' in lineage -%}
+        {#- a model without version lineage marks the rows each build wrote (int_sla_clocks) -#}
+        {%- do return('built_through_file_id = ' ~ rows[0][2]) -%}
     {%- endif -%}
-    {%- do return('(load_file_id > ' ~ rows[0][0] ~ " or delivery_date > cast('" ~ rows[0][1] ~ "' as date))") -%}
+    {%- do return('true') -%}
 {%- endmacro %}

@@ -148,13 +148,7 @@
        or not exists (select from pg_class where pg_class.oid = relation_oid);
     insert into {{ newest_versions_table() }} (relation_oid, relation_name, through_file_id, as_of_date, inputs_hash,
                                                rebuilt_after_file_id, rebuilt_after_date)
-    select to_regclass('{{ relation }}'), '{{ relation }}',
-           {#- the newest file among those after the last build's: through a staging view
-               PostgreSQL cannot read a max off raw's index, and counted every row (1.8 s a
-               model at 10 M rows) -#}
-           {%- set after = since.through_file_id if since is not none else 0 %}
-           greatest({{ after }}
-           {%- for s in stagings %}, (select max(load_file_id) from {{ s }} where load_file_id > {{ after }}){% endfor %}),
+    select to_regclass('{{ relation }}'), '{{ relation }}', {{ newest_versions_through(stagings) }},
            {{ as_of_date() }}, {{ newest_versions_inputs_hash() }},
            {% if since is none -%}
            null, null
@@ -163,6 +157,16 @@
            {%- endif %};
     {#- before meta.dbt_watermarks, each model kept its watermark in a table beside it -#}
     drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) }};
+{%- endmacro %}
+
+{#- The newest file of `stagings` (a list) this build has seen: the watermark's through_file_id.
+    Only the files after the last build's are read: through a staging view PostgreSQL cannot
+    read a max off raw's index, and counted every row (1.8 s a model at 10 M rows). -#}
+{% macro newest_versions_through(stagings) -%}
+    {%- set since = newest_versions_since() -%}
+    {%- set after = since.through_file_id if since is not none else 0 -%}
+    greatest({{ after }}
+    {%- for s in stagings %}, (select max(load_file_id) from {{ s }} where load_file_id > {{ after }}){% endfor %})
 {%- endmacro %}
 
 {#- The config of a model incremental by the keys of a staging model (its name), with

@@ -232,9 +232,28 @@ INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their
 MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months"]
 
 
+BUILD_LINEAGE = "built_through_file_id"  # which build wrote a row: differs from a full rebuild's by design
+
+
 def latest_states(url: str) -> dict[str, list[tuple]]:
     with psycopg.connect(url) as conn:
-        return {m: conn.execute(f"select * from {m} order by {keys}").fetchall() for m, keys in INCREMENTAL.items()}
+        states = {}
+        for model, keys in INCREMENTAL.items():
+            schema, table = model.split(".")
+            columns = [r[0] for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+                " and column_name <> %s order by ordinal_position", (schema, table, BUILD_LINEAGE))]
+            states[model] = conn.execute(f"select {', '.join(columns)} from {model} order by {keys}").fetchall()
+        return states
+
+
+def rebuilt_clocks(url: str) -> set[tuple[str, str]]:
+    """The clocks the last build of int_sla_clocks wrote, as its tests read them (__rebuilt_rows__)."""
+    with psycopg.connect(url) as conn:
+        return set(conn.execute(
+            f"select item_id, clock_code from intermediate.int_sla_clocks where {BUILD_LINEAGE} ="
+            " (select through_file_id from meta.dbt_watermarks"
+            "  where relation_oid = to_regclass('intermediate.int_sla_clocks'))").fetchall())
 
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
@@ -272,8 +291,24 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     for as_of in ("2026-04-02 23:59:59", "2026-04-05 23:59:59"):  # forward nights
+        if as_of.startswith("2026-04-05"):
+            with psycopg.connect(warehouse_url) as conn:
+                raw = Raw(conn)
+                raw.rows = 950
+                raw.work_order("W95", "2026-04-04", region="350102")
         dbt_build(warehouse_url, tmp_path, as_of, "--select", *MODELS, command="run")
         incremental = latest_states(warehouse_url)
+        if as_of.startswith("2026-04-05"):
+            # the night rewrote the clocks of the key it touched and the clock its as-of turned,
+            # and no other
+            rewritten = rebuilt_clocks(warehouse_url)
+            assert {("W95", "complaint_accept"), ("W97", "complaint_accept")} <= rewritten
+            assert ("W02", "complaint_accept") not in rewritten
+            # and its tests read those: the rows with the build's mark
+            dbt_build(warehouse_url, tmp_path, as_of, "--select", "int_sla_clocks", command="test")
+            compiled = [p.read_text() for p in (tmp_path / "dbt-target" / "compiled").rglob("*int_sla_clocks*.sql")]
+            assert compiled and all(f"{BUILD_LINEAGE} = " in sql for sql in compiled if "dbt_subquery" in sql)
+            assert any("dbt_subquery" in sql for sql in compiled)
         assert incremental == full_rebuild(as_of), as_of
     assert w97_acceptance() == "missed"
 
@@ -348,6 +383,18 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         for model in INCREMENTAL:
             assert conn.execute("select count(*) from pg_index where indisunique and indrelid = to_regclass(%s)",
                                 (model,)).fetchone()[0] == 1, model
+
+    # An int_sla_clocks written before it had build lineage (an earlier release): the next build
+    # adds the column and, the model's SQL having changed since, rejudges every clock and fills it.
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute(f"alter table intermediate.int_sla_clocks drop column {BUILD_LINEAGE}")
+        conn.execute("update meta.dbt_watermarks set inputs_hash = 'an earlier release'"
+                     " where relation_oid = to_regclass('intermediate.int_sla_clocks')")
+    dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute(f"select count(*) - count({BUILD_LINEAGE}), count(*) from intermediate.int_sla_clocks"
+                            ).fetchone()[0] == 0
+    assert latest_states(warehouse_url) == rewound
 
 
 def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_url, tmp_path):

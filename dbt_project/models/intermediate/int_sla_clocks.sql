@@ -25,12 +25,15 @@
 -- disputes a night touched, and the open clocks whose judgement the as-of turns (their deadline
 -- between the last build's as-of and this one, or beyond the calendar: macros/sla_clocks.sql);
 -- every clock when the SQL, the region mapping, the deadlines or an upstream model's inputs changed.
+--
+-- A new column reaches an existing table (on_schema_change): the model's SQL changed, so that
+-- build rejudges every clock and fills it. A removed or retyped column needs --full-refresh.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['item_id', 'clock_code'],
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     meta={'incremental_inputs': ['int_working_day_deadlines']},
     pre_hook=[
         "{{ newest_versions_forget_touched(ref('stg_hotline__work_orders'), ['work_order_id'], columns=['item_id'], where=\"clock_code <> 'odr_handle'\") }}",
@@ -38,7 +41,7 @@
     ],
     post_hook=[
         "{{ newest_versions_save_watermark([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')], ['item_id', 'clock_code'], lineage=false,
-                                           indexes=['start_month', 'stop_month', 'deadline_month']) }}",
+                                           indexes=['start_month', 'stop_month', 'deadline_month', 'built_through_file_id']) }}",
         "{% if not is_incremental() %}create index on {{ this }} (deadline_at_local) where is_open{% endif %}",
     ],
 ) }}
@@ -193,7 +196,11 @@ final as (
         cast(date_trunc('month', stopped_at_local) as date) as stop_month,
         stop_qualifies,
         stopped_at_local is null as is_open,
-        sla_status
+        sla_status,
+        -- build lineage: this model has no version lineage, and a build also rewrites clocks
+        -- no new version touched (the as-of turned them); its tests read those it rewrote
+        {{ newest_versions_through([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')]) }}
+            as built_through_file_id
     from judged
 
 )

@@ -97,7 +97,7 @@
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'meta': {'incremental_inputs': ['ref_indicators', 'ref_units']},
-        'pre_hook': '{{ indicator_months_forget() }}',
+        'pre_hook': [without_plain_index_scans(), '{{ indicator_months_forget() }}'],
         'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", " ~ (key_columns | string) ~ ", lineage=false) }}",
     }) -%}
 {%- endmacro %}

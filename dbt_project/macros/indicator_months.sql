@@ -82,6 +82,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A pre-hook: when the build recomputes some months only, read them by bitmap scans
+    (macros/planner_settings.sql). A full build reads whole tables. -#}
+{% macro indicator_months_scans() -%}
+    {%- if indicator_months_from() is not none -%}
+        {{ without_sequential_scans() }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The pre-hook: delete the recomputed months (everything on a full build). -#}
 {% macro indicator_months_forget() -%}
     {%- if is_incremental() -%}
@@ -97,7 +105,7 @@
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'meta': {'incremental_inputs': ['ref_indicators', 'ref_units']},
-        'pre_hook': [without_plain_index_scans(), '{{ indicator_months_forget() }}'],
+        'pre_hook': [without_plain_index_scans(), '{{ indicator_months_scans() }}', '{{ indicator_months_forget() }}'],
         'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", " ~ (key_columns | string) ~ ", lineage=false) }}",
     }) -%}
 {%- endmacro %}

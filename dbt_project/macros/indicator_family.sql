@@ -6,9 +6,11 @@
       measure = rate: numerator and denominator (0 when none), value = numerator / denominator,
                       null when the denominator is 0 (indicators.md);
       count, sum, distinct_count: value = numerator = the figure, denominator null.
-    Only the months the build recomputes (macros/indicator_months.sql).
+    calendar_status: 'provisional' when `calendar` and the figure's provisional_calendar column
+    says a deadline it counts was reckoned on a provisional year's days (int_sla_clocks), else
+    'official'. Only the months the build recomputes (macros/indicator_months.sql).
 -#}
-{% macro indicator_family_rows(family, figures='figures') -%}
+{% macro indicator_family_rows(family, figures='figures', calendar=false) -%}
     select
         unit_months.unit_code,
         unit_months.month,
@@ -21,7 +23,12 @@
             when indicators.measure = 'rate'
                 then {{ safe_ratio('coalesce(figures.numerator, 0)', 'coalesce(figures.denominator, 0)') }}
             else cast(coalesce(figures.numerator, 0) as numeric)
-        end as value
+        end as value,
+        {%- if calendar %}
+        case when coalesce(figures.provisional_calendar, false) then 'provisional' else 'official' end
+        {%- else %}
+        'official'
+        {%- endif %} as calendar_status
     from {{ ref('int_unit_months') }} as unit_months
     cross join {{ ref('ref_indicators') }} as indicators
     left join {{ figures }} as figures

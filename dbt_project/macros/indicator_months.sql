@@ -103,7 +103,7 @@
     {%- do return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
+        'on_schema_change': 'append_new_columns',
         'meta': {'incremental_inputs': ['ref_indicators', 'ref_units']},
         'pre_hook': [without_plain_index_scans(), '{{ indicator_months_scans() }}', '{{ indicator_months_forget() }}'],
         'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", " ~ (key_columns | string) ~ ", lineage=false) }}",

@@ -8,8 +8,8 @@
                 through_file_id), or delivered after the earlier of the last build's as-of and
                 this one's;
                 every key when the model's inputs changed since (its SQL, the region → unit
-                mapping, the small tables its meta `incremental_inputs` lists, or the inputs of an
-                incremental model it reads).
+                mapping, the files the data steward withdrew, the small tables its meta
+                `incremental_inputs` lists, or the inputs of an incremental model it reads).
 
     An untouched key has all its versions delivered by both as-ofs and loaded before the last
     build: its newest version, version count and unit are unchanged. A touched key is deleted
@@ -34,12 +34,16 @@
 {%- endmacro %}
 
 {#- What else the stored rows depend on: the model's own SQL, the region → unit mapping, the
-    content of the small tables listed in the model's meta `incremental_inputs` (say, the
-    deadlines table), and the inputs of the incremental models it reads (their watermarks'
-    hashes: when one of those recomputes every key, so does this one). -#}
+    files withdrawn (cei.steward: a withdrawal is rare, and recomputing every key is the simple
+    way to drop its rows' versions everywhere), the content of the small tables listed in the
+    model's meta `incremental_inputs` (say, the deadlines table), and the inputs of the
+    incremental models it reads (their watermarks' hashes: when one of those recomputes every
+    key, so does this one). -#}
 {% macro newest_versions_inputs_hash() -%}
     (select md5('{{ local_md5(model.raw_code) }}' || coalesce(string_agg(region_code || '=' || coalesce(unit_code, ''),
                 ',' order by region_code), '')
+        || (select coalesce(string_agg(cast(file_id as text), ',' order by file_id), '')
+            from meta.load_files where status = 'withdrawn')
         {%- for name in (config.get('meta') or {}).get('incremental_inputs', []) %}
             || (select coalesce(md5(string_agg(cast(t as text), ',' order by cast(t as text))), '')
                 from {{ ref(name) }} as t)

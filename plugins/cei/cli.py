@@ -63,7 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cei import quality, status, warehouse
+    from cei import quality, status, steward, warehouse
+    from cei.calendar import store
 
     with warehouse.connect() as conn:
         warehouse.ensure_schema(conn)
@@ -79,6 +80,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"\nRejected files: {len(rejected)}")
         for reason in rejected:
             print(f"  {reason}")
+        for state, advice in (("gate-failed", " (correct upstream, or: cei files withdraw ID --reason TEXT)"),
+                              ("withdrawn", "")):
+            files = steward.list_files(conn, state=state)
+            print(f"\n{state.capitalize()} files: {len(files)}{advice if files else ''}")
+            for f in files:
+                print(f"  {f.file_id} {f.feed} {f.delivery_date} {f.file_name}" + (f": {f.note}" if f.note else ""))
+        for line in store.warnings(conn):
+            print(f"\n{line}")
         print(f"\nQuality gates of run {run_id}\n" + status.quality_of_run(conn, run_id))
         print("\n" + status.published_marts(conn))
         site = quality.docs_locations()[0] / "index.html"
@@ -155,6 +164,54 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_files(args: argparse.Namespace) -> int:
+    from cei import status, steward, warehouse
+
+    with warehouse.connect(autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        if args.action == "withdraw":
+            f = steward.withdraw(conn, args.file_id, args.reason)
+            print(f"withdrawn: file {f.file_id} ({f.feed} {f.delivery_date} {f.file_name}, {f.rows_loaded} rows);"
+                  " its rows leave every figure at the next run")
+            return 0
+        files = steward.list_files(conn, feed=args.feed, delivery_date=args.date, state=args.state)
+        print(status.table(list(steward.LedgerFile.HEADERS), [steward.describe(f) for f in files]))
+        print(f"{len(files)} file(s)")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from cei import steward, warehouse
+
+    out = Path(args.out)
+    with warehouse.connect(autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        count = steward.write_quarantine(conn, args.date, out, feed=args.feed)
+    print(f"{count} quarantined row(s) of delivery {args.date} written to {out}")
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from cei import status, steward, warehouse
+    from cei.calendar import store
+
+    with warehouse.connect(autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        if args.action == "import":
+            schedule = store.import_schedule(conn, Path(args.file), steward.current_user())
+            print(f"imported the official calendar of {schedule.year} from {args.file}: {schedule.holidays}"
+                  f" weekday(s) off, {schedule.workdays} make-up working day(s); sha256 {schedule.sha256}")
+            print("the next run recomputes every figure that counts days of it")
+        first, last = store.status_years(conn)
+        summaries = store.year_summaries(conn, first, last)
+        print(status.table(list(store.YearSummary.HEADERS),
+                           [(s.year, s.source or "(not in the warehouse)", s.holidays, s.makeup_workdays,
+                             s.imported or "") for s in summaries]))
+        for line in store.warnings(conn):
+            print(line)
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -204,6 +261,34 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--seed", type=int, default=20250101)
     be.add_argument("--out", help="report folder (default $CEI_HOME/bench)")
     be.set_defaults(func=cmd_bench)
+
+    fi = sub.add_parser("files", help="the data steward's ledger: list files, withdraw a loaded one")
+    fi_sub = fi.add_subparsers(dest="action", required=True)
+    fl = fi_sub.add_parser("list", help="a line per delivered file: id, feed, date, name, state, counts")
+    fl.add_argument("--feed", help="hotline, odr, returns or inspection")
+    fl.add_argument("--date", type=_date, help="delivery date YYYY-MM-DD")
+    fl.add_argument("--state", help="loaded, quarantined, awaiting-gate, gate-failed, rejected, duplicate_file,"
+                                    " ignored or withdrawn")
+    fw = fi_sub.add_parser("withdraw", help="take a loaded file out of every figure from the next run")
+    fw.add_argument("file_id", type=int, metavar="ID", help="the file's id (cei files list)")
+    fw.add_argument("--reason", required=True, help="why: kept in the ledger and the export manifest")
+    fi.set_defaults(func=cmd_files)
+
+    qu = sub.add_parser("quarantine", help="the quarantined rows of a delivery, for upstream")
+    qu_sub = qu.add_subparsers(dest="action", required=True)
+    qe = qu_sub.add_parser("export", help="a CSV of a delivery's quarantined rows with reason codes, no personal data")
+    qe.add_argument("--date", type=_date, required=True, help="delivery date YYYY-MM-DD")
+    qe.add_argument("--out", required=True, help="the CSV file to write")
+    qe.add_argument("--feed", help="only this feed's files")
+    qu.set_defaults(func=cmd_quarantine)
+
+    ca = sub.add_parser("calendar", help="the official working-day calendar: import a year's schedule, status")
+    ca_sub = ca.add_subparsers(dest="action", required=True)
+    ci = ca_sub.add_parser("import", help="a year's State Council schedule from a CSV (date,day_type,note)")
+    ci.add_argument("file", help="UTF-8 CSV: date,day_type,note; day_type holiday (weekday off) or workday"
+                                 " (weekend worked)")
+    ca_sub.add_parser("status", help="each year's source, weekdays off and make-up days; provisional years")
+    ca.set_defaults(func=cmd_calendar)
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
     wh.add_argument("action", choices=["url", "stop"])

@@ -67,11 +67,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import chinese_calendar
 import xlsxwriter
 from faker import Faker
 from stdnum.cn import uscc as stdnum_uscc
 
+from cei.calendar import days as official_days
 from cei.feeds import FEEDS
 from cei.settings import FEED_NAMES, REGIONS_CSV
 
@@ -250,10 +250,8 @@ _TS_FORMATS = ("dash_s", "slash_s", "dash_m", "slash_short")
 
 @cache
 def _is_workday(day: date) -> bool:
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:  # beyond the State Council schedules the library ships: weekdays
-        return day.weekday() < 5
+    """The official calendar: the library's schedules, provisional statutory holidays beyond them."""
+    return official_days.is_workday(day)
 
 
 def _workday(day: date, n: int) -> date:

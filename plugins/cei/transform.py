@@ -62,9 +62,10 @@ def run_dbt(
         "--log-path", str(target.parent / "logs"),
     ]
     args += ["--vars", json.dumps(dbt_vars(s, as_of))]
-    # The working-day calendar dbt reads (reference.calendar_days) is the installed library's.
+    # The working-day calendar dbt reads (reference.calendar_days): imported schedules, the
+    # library, provisional years up to the as-of's next year; its warnings go to the run's log.
     with warehouse.connect(s, autocommit=True) as conn:
-        calendar.refresh_calendar(conn)
+        calendar.refresh_calendar(conn, as_of)
     results_file = target / "run_results.json"
     results_file.unlink(missing_ok=True)  # never read a previous invocation's results
     env = dbt_env(s)

@@ -222,6 +222,8 @@ LINEAGE_COLUMNS = (
     ("source_row", "integer not null"),
     ("row_hash", "text not null"),  # exact duplicates share it (cei.ingest.load)
     ("warnings", "text[] not null default '{}'"),  # field defects: `<code>:<column>`
+    # The steward withdrew the row's file (cei.steward): kept for the record, counted nowhere.
+    ("withdrawn", "boolean not null default false"),
 )
 
 
@@ -238,22 +240,25 @@ def raw_table_ddl(feed: Feed) -> sql.Composed:
         # where one on the hash alone put every row on a random page of a large index (the merge
         # of 200 k rows into 2.8 M: 9.9 s → 4.7 s). The incremental latest-state models fetch
         # the versions of the keys a night touched through it.
-        "create unique index if not exists {kix} on {table} ({keys}, row_hash);\n"
+        # Only rows in force: a withdrawn file's replacement may repeat its good rows.
+        "alter table {table} add column if not exists withdrawn boolean not null default false;\n"
+        "create unique index if not exists {kix} on {table} ({keys}, row_hash) where not withdrawn;\n"
         "create index if not exists {fix} on {table} (load_file_id);\n"
         # the staging tests read the week's deliveries each night, not all of history (dbt_project.yml)
         "create index if not exists {dix} on {table} (delivery_date);\n"
-        # warehouses created before 2026-11-30: the hash's own index, the key's, the foreign key
-        "drop index if exists {old_uix}; drop index if exists {old_kix};\n"
+        # indexes of earlier schema versions: the hash's own, the key's, the key's over every row
+        "drop index if exists {old_uix}; drop index if exists {old_kix}; drop index if exists {old_khix};\n"
         "alter table {table} drop constraint if exists {old_fk};"
     ).format(
         table=table,
         cols=sql.SQL(", ").join(cols),
-        kix=sql.Identifier(f"{feed.table}_key_hash_uix"),
+        kix=sql.Identifier(f"{feed.table}_key_hash_live_uix"),
         fix=sql.Identifier(f"{feed.table}_load_file_ix"),
         dix=sql.Identifier(f"{feed.table}_delivery_ix"),
         keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key)),
         old_uix=sql.Identifier(cfg.RAW, f"{feed.table}_row_hash_uix"),
         old_kix=sql.Identifier(cfg.RAW, f"{feed.table}_key_ix"),
+        old_khix=sql.Identifier(cfg.RAW, f"{feed.table}_key_hash_uix"),
         old_fk=sql.Identifier(f"{feed.table}_load_file_id_fkey"),
     )
 
@@ -278,7 +283,7 @@ create table if not exists meta.load_files (
     file_name         text not null,  -- path below <landing>/<feed>/<date>/
     sha256            text,
     size_bytes        bigint,
-    status            text not null,  -- loaded | rejected | duplicate_file | ignored
+    status            text not null,  -- loaded | rejected | duplicate_file | ignored | withdrawn
     reason            text,
     duplicate_of      bigint references meta.load_files,
     encoding          text,
@@ -301,6 +306,11 @@ create index if not exists load_files_ungated_ix on meta.load_files (feed) where
 -- The months (first days) of the business dates of a loaded file's raw rows, recorded the first
 -- time an export needs them (cei.export.provenance.summarise_new_files); null until then.
 alter table meta.load_files add column if not exists business_months date[];
+-- A loaded file the data steward took out of the warehouse's truth (cei.steward.withdraw): status
+-- 'withdrawn', its raw rows kept and marked, who / when / why here.
+alter table meta.load_files add column if not exists withdrawn_at timestamptz;
+alter table meta.load_files add column if not exists withdrawn_by text;
+alter table meta.load_files add column if not exists withdrawn_reason text;
 create table if not exists meta.quality_results (
     run_id        bigint not null references meta.pipeline_runs,
     suite         text not null,
@@ -337,6 +347,18 @@ create table if not exists meta.dbt_watermarks (
     rebuilt_after_file_id  bigint,
     rebuilt_after_date     date,
     saved_at         timestamptz not null default now()
+);
+-- The bureau's imports of official calendar schedules (cei calendar import; cei.calendar.store):
+-- who imported which file of which year, and when. The newest of a year is in force.
+create table if not exists meta.calendar_imports (
+    import_id    bigserial primary key,
+    year         integer not null,
+    file_name    text not null,
+    sha256       text not null,
+    holidays     integer not null,  -- weekdays off listed
+    workdays     integer not null,  -- weekend make-up working days listed
+    imported_by  text not null,
+    imported_at  timestamptz not null default now()
 );
 create table if not exists meta.marts_publications (
     run_id        bigint not null references meta.pipeline_runs,

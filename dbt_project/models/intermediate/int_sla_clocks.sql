@@ -14,12 +14,18 @@
 --   missed        stopped after the deadline; or stopped by another event (a 举报 closed with
 --                 neither 已立案 nor 不予立案); or still open at as-of with the deadline at or before as-of
 --   pending       still open at as-of and the deadline after as-of: not judged yet
---   undetermined  the judgement needs working days the calendar library does not have (the start
+--   undetermined  the judgement needs working days the calendar does not have (the start
 --                 day, or a deadline and the stop/as-of, outside its years). Never guessed:
 --                 tests/assert_sla_judgements_within_calendar.sql fails the build.
 -- A deadline after the calendar's last day (deadline_beyond_calendar, null deadline) is still
 -- judged exactly when the stop (or, if open, the as-of) is within the calendar: the deadline is
 -- then certainly later.
+--
+-- calendar_status: 'provisional' when the deadline was counted over days of a provisional year
+-- (int_working_day_deadlines.provisional_from) and the clock is open or stopped on or after the
+-- first of them; else 'official' — a clock stopped before it met a deadline that lies after it,
+-- whatever that year's schedule. An open clock is provisional whatever the as-of, so that its
+-- status never changes without a new version (the build re-judges what a version touches).
 --
 -- Incremental (macros/newest_versions.sql): a build re-judges the clocks of the work orders and
 -- disputes a night touched, and the open clocks whose judgement the as-of turns (their deadline
@@ -142,6 +148,7 @@ with_deadlines as (
         deadlines.deadline_at_local,
         deadlines.deadline_date,
         coalesce(deadlines.deadline_beyond_calendar, true) as deadline_beyond_calendar,
+        deadlines.provisional_from,
         cast(clocks.started_at_local as date) between calendar_bounds.first_day and calendar_bounds.last_day
             as start_in_calendar,
         -- the instant the calendar ends: the first moment of the day after its last day
@@ -197,6 +204,12 @@ final as (
         stop_qualifies,
         stopped_at_local is null as is_open,
         sla_status,
+        case
+            when provisional_from is not null
+                and (stopped_at_local is null or stopped_at_local >= cast(provisional_from as timestamp))
+                then 'provisional'
+            else 'official'
+        end as calendar_status,
         -- build lineage: this model has no version lineage, and a build also rewrites clocks
         -- no new version touched (the as-of turned them); its tests read those it rewrote
         {{ newest_versions_through([ref('stg_hotline__work_orders'), ref('stg_odr__disputes')]) }}

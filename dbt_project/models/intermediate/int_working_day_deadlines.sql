@@ -8,7 +8,10 @@
 --
 -- Every SLA clock (int_sla_clocks) looks its deadline up here by (local start date, N). When the
 -- N-th working day lies after the calendar's last day the deadline is null and
--- deadline_beyond_calendar is true: never extrapolated.
+-- deadline_beyond_calendar is true: never extrapolated. deadline_provisional: the count went
+-- over a day of a provisional year (after the start day, up to the deadline or, beyond the
+-- calendar, its end), so the deadline may move once that year's schedule is imported;
+-- provisional_from is then the first such day (before it, the deadline is certainly later).
 
 {%- set working_day_counts = [
     var('deadline_complaint_accept_days'),
@@ -37,7 +40,9 @@ starts as (
     select
         days.calendar_date as start_date,
         working_day_counts.working_days,
-        days.workday_ordinal + working_day_counts.working_days as deadline_ordinal
+        days.workday_ordinal + working_day_counts.working_days as deadline_ordinal,
+        days.provisional_ordinal as start_provisional_ordinal,
+        days.next_provisional_date
     from days
     cross join working_day_counts
 
@@ -47,9 +52,17 @@ working_days as (
 
     select
         calendar_date,
-        workday_ordinal
+        workday_ordinal,
+        provisional_ordinal
     from days
     where is_workday
+
+),
+
+calendar_end as (
+
+    select max(provisional_ordinal) as provisional_ordinal
+    from days
 
 ),
 
@@ -60,8 +73,16 @@ final as (
         starts.working_days,
         working_days.calendar_date as deadline_date,
         working_days.calendar_date + time '23:59:59' as deadline_at_local,
-        working_days.calendar_date is null as deadline_beyond_calendar
+        working_days.calendar_date is null as deadline_beyond_calendar,
+        coalesce(working_days.provisional_ordinal, calendar_end.provisional_ordinal)
+            > starts.start_provisional_ordinal as deadline_provisional,
+        case
+            when coalesce(working_days.provisional_ordinal, calendar_end.provisional_ordinal)
+                > starts.start_provisional_ordinal
+                then starts.next_provisional_date
+        end as provisional_from
     from starts
+    cross join calendar_end
     left join working_days
         on working_days.workday_ordinal = starts.deadline_ordinal
 

@@ -28,7 +28,9 @@ final as (
         is_makeup_workday,
         holiday_name,
         workday_ordinal,
-        calendar_source
+        calendar_source,
+        year_source,
+        case when is_provisional then 'provisional' else 'official' end as calendar_status
     from days
 
 )

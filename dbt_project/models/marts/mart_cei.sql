@@ -29,6 +29,18 @@ periods as (
 
 ),
 
+-- an index ranks every unit against the others: provisional when any figure of its period is
+period_calendar as (
+
+    select
+        period,
+        case when bool_or(calendar_status = 'provisional') then 'provisional' else 'official' end
+            as calendar_status
+    from {{ ref('mart_indicator_period') }}
+    group by period
+
+),
+
 components as (
 
     select 'cei' as component_code, '消费环境指数' as component_name
@@ -70,8 +82,11 @@ final as (
         scores.score,
         scores.rank,
         scores.rank_p05,
-        scores.rank_p95
+        scores.rank_p95,
+        coalesce(period_calendar.calendar_status, 'official') as calendar_status
     from grid
+    left join period_calendar
+        on period_calendar.period = grid.period
     left join scores
         on scores.period = grid.period
         and scores.unit_code = grid.unit_code

@@ -1,5 +1,5 @@
 -- Every indicator per assessment unit and local month, in one long table (indicators.md):
--- (unit_code, unit_name, month, indicator_code, numerator, denominator, value).
+-- (unit_code, unit_name, month, indicator_code, numerator, denominator, value, calendar_status).
 --
 -- Each indicator family is one model in models/intermediate/indicators/ that returns
 -- (unit_code, month, indicator_code, numerator, denominator, value) on the int_unit_months grid.
@@ -36,7 +36,8 @@ indicators as (
         indicator_code,
         numerator,
         denominator,
-        value
+        value,
+        calendar_status
     from {{ ref(family) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -52,7 +53,8 @@ final as (
         cast(indicators.indicator_code as text) as indicator_code,
         cast(indicators.numerator as numeric) as numerator,
         cast(indicators.denominator as numeric) as denominator,
-        cast(indicators.value as numeric) as value
+        cast(indicators.value as numeric) as value,
+        cast(indicators.calendar_status as text) as calendar_status
     from indicators
     inner join units
         on units.unit_code = indicators.unit_code

@@ -6,6 +6,8 @@
 --   distinct_count  distinct members over the whole period (int_indicator_distinct_members),
 --                   never a sum of monthly counts; denominator null
 -- A month period equals mart_indicator_monthly's month (tests/assert_period_months_match_monthly.sql).
+-- calendar_status: 'provisional' when any month's figure is (a deadline it counts was reckoned on
+-- a provisional year's days), else 'official'.
 
 {{ config(pre_hook=without_jit()) }}
 
@@ -55,7 +57,8 @@ additive as (
         monthly.unit_code,
         monthly.indicator_code,
         sum(monthly.numerator) as numerator,
-        sum(monthly.denominator) as denominator
+        sum(monthly.denominator) as denominator,
+        bool_or(monthly.calendar_status = 'provisional') as provisional_calendar
     from monthly
     inner join period_months
         on period_months.month = monthly.month
@@ -116,7 +119,9 @@ final as (
             else additive.numerator
         end as numeric) as value,
         grid.period_start,
-        grid.period_end
+        grid.period_end,
+        case when coalesce(additive.provisional_calendar, false) then 'provisional' else 'official' end
+            as calendar_status
     from grid
     left join additive
         on additive.period = grid.period

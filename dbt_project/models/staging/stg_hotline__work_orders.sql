@@ -6,6 +6,8 @@ with
 source as (
 
     select * from {{ source('raw', 'hotline_work_orders') }}
+    -- rows of a file the data steward withdrew count nowhere (cei.steward)
+    where not withdrawn
 
 ),
 

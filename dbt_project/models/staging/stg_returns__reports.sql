@@ -7,6 +7,8 @@ with
 source as (
 
     select * from {{ source('raw', 'return_reports') }}
+    -- rows of a file the data steward withdrew count nowhere (cei.steward)
+    where not withdrawn
 
 ),
 

@@ -38,7 +38,15 @@ from cei.export import csv_writer, manifest, registry, workbook
 from cei.export.catalogue import CODES, FAMILY_SHEETS, SHEET_INDEX, SHEET_NOTES, SHEET_SATISFACTION
 from cei.export.figures import Figures, NoFigures, read_figures
 from cei.export.periods import Period, parse_period
-from cei.export.provenance import AsOf, SourceFile, as_of_run, source_files, summarise_new_files
+from cei.export.provenance import (
+    AsOf,
+    SourceFile,
+    as_of_run,
+    calendar_basis,
+    source_files,
+    summarise_new_files,
+    withdrawn_files,
+)
 from cei.export.revisions import Difference, differences
 from cei.export.touched import periods_touched
 
@@ -185,7 +193,9 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
     figures = read_figures(conn, p)
     canonical = figures.canonical()
     published = _published(conn, p, out_dir)
-    status = p.status_at(asof.date)
+    calendar = calendar_basis(conn, p)
+    # never final while a figure rests on a provisional calendar, whatever the date
+    status = "provisional" if calendar.provisional else p.status_at(asof.date)
     diffs: list[Difference] = []
     if published is None:
         revision, revises = 0, None
@@ -201,7 +211,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
     ctx = workbook.Context(
         status=status, revision=revision, as_of=asof.as_of, run_id=asof.run_id, sources=tuple(sources),
         version=platform_version(), file_stem=manifest.stem(p, revision), revises=revises,
-        differences=tuple(diffs),
+        differences=tuple(diffs), calendar=calendar.label(), status_reason=calendar.reason(),
     )
     csv_bytes = csv_writer.render(figures)
     xlsx_bytes = workbook.render(figures, ctx)
@@ -224,7 +234,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
         row_counts={"csv_rows": len(figures.rows), "units": len(figures.units), "codes": len(CODES),
                     "load_batches": len(sources), "differences": len(diffs)},
         figures_sha256=figures.fingerprint(), sources=sources, differences=diffs,
-        not_exported=list(figures.not_exported),
+        not_exported=list(figures.not_exported), withdrawn=withdrawn_files(conn, p, asof.run_id), calendar=calendar,
     )
     written = _write_atomically(
         out_dir,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cei.errors import CeiError
 from cei.export.periods import Period
-from cei.export.provenance import SourceFile
+from cei.export.provenance import CalendarBasis, SourceFile, WithdrawnFile
 from cei.export.revisions import Difference
 
 
@@ -65,6 +65,7 @@ def build(
     *, period: Period, status: str, revision: int, revises: str | None, as_of: datetime, run_id: int,
     generated_at: datetime, export_id: int, version: str, files: dict[str, dict], row_counts: dict,
     figures_sha256: str, sources: list[SourceFile], differences: list[Difference], not_exported: list[str],
+    withdrawn: list[WithdrawnFile], calendar: CalendarBasis,
 ) -> dict:
     return {
         "period": period.text,
@@ -73,6 +74,10 @@ def build(
         "period_end": period.end.isoformat(),
         "status": status,
         "final_from": period.final_from.isoformat(),
+        # the official calendar the deadlines were counted on: year → library | imported | provisional
+        "calendar_status": calendar.status,
+        "calendar_sources": {str(year): source for year, source in calendar.sources.items()},
+        "status_reason": calendar.reason(),
         "revision": revision,
         "revises": revises,
         "as_of": as_of.isoformat(),
@@ -85,6 +90,8 @@ def build(
         "figures_sha256": figures_sha256,
         "differences": [d.as_json() for d in differences],
         "load_batches": [f.as_json() for f in sources],
+        # files the data steward withdrew (`cei files withdraw`) that held rows of the period
+        "withdrawn_files": [f.as_json() for f in withdrawn],
         "not_exported": not_exported,
     }
 

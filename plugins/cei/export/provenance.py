@@ -53,6 +53,29 @@ class SourceFile:
         }
 
 
+@dataclass(frozen=True)
+class WithdrawnFile:
+    """A file the data steward took out of the warehouse's truth (cei.steward)."""
+
+    file_id: int
+    feed: str
+    delivery_date: date
+    file_name: str
+    sha256: str | None
+    rows_loaded: int
+    withdrawn_at: datetime
+    withdrawn_by: str
+    reason: str
+
+    def as_json(self) -> dict:
+        return {
+            "file_id": self.file_id, "feed": self.feed, "delivery_date": self.delivery_date.isoformat(),
+            "file_name": self.file_name, "sha256": self.sha256, "rows_loaded": self.rows_loaded,
+            "withdrawn_at": self.withdrawn_at.astimezone(cfg.LOCAL_TZ).isoformat(timespec="seconds"),
+            "withdrawn_by": self.withdrawn_by, "reason": self.reason,
+        }
+
+
 def _last_publication(conn: psycopg.Connection) -> tuple[int, datetime] | None:
     """The run and as-of of the marts analysts read now, when the pipeline records publications
     (meta.marts_publications, write–audit–publish); None when it does not."""
@@ -120,7 +143,7 @@ def business_months(feed_name: str) -> sql.Composed:
 
 def summarise_new_files(conn: psycopg.Connection) -> None:
     """Record in meta.load_files.business_months the months of the business dates of each loaded
-    file's raw rows, for the files not summarised yet (a file's rows never change once loaded).
+    (or withdrawn) file's raw rows, for the files not summarised yet (a file's rows never change once loaded).
     An export then finds a period's source files in the ledger instead of scanning history.
 
     One statement per feed over all the files waiting: a night's few files are read by their
@@ -135,7 +158,7 @@ def summarise_new_files(conn: psycopg.Connection) -> None:
             sql.SQL(
                 "with waiting as materialized ("
                 "  select file_id from meta.load_files"
-                "  where feed = %s and status = 'loaded' and business_months is null),"
+                "  where feed = %s and status in ('loaded', 'withdrawn') and business_months is null),"
                 " row_months as ("
                 "  select distinct load_file_id, {months} from {t}"
                 "  where load_file_id = any(array(select file_id from waiting))),"
@@ -170,3 +193,65 @@ def source_files(conn: psycopg.Connection, period: Period, upto_run: int) -> lis
         (period.start, period.end, upto_run),
     ).fetchall()
     return [SourceFile(*r) for r in rows]
+
+
+def withdrawn_files(conn: psycopg.Connection, period: Period, run_id: int) -> list[WithdrawnFile]:
+    """Files withdrawn before run `run_id` began (so its figures leave them out) whose rows had a
+    business date in the period."""
+    rows = conn.execute(
+        "select file_id, feed, delivery_date, file_name, sha256, rows_loaded, withdrawn_at, withdrawn_by,"
+        " withdrawn_reason from meta.load_files"
+        " where business_months && array(select generate_series(%s::date, %s::date, interval '1 month')::date)"
+        " and status = 'withdrawn'"
+        " and withdrawn_at < (select started_at from meta.pipeline_runs where run_id = %s)"
+        " order by feed, delivery_date, file_name, file_id",
+        (period.start, period.end, run_id),
+    ).fetchall()
+    return [WithdrawnFile(*r) for r in rows]
+
+
+SOURCE_NAMES = {
+    "library": "chinese-calendar 库",
+    "imported": "本局导入的国务院通知",
+    "provisional": "暂定（未导入国务院通知）",
+}
+
+
+@dataclass(frozen=True)
+class CalendarBasis:
+    """The official calendar the period's deadlines were counted on."""
+
+    sources: dict[int, str]  # year → library | imported | provisional: the period's years and the next
+    provisional: tuple[str, ...]  # indicator codes with a figure counted over a provisional year's days
+
+    @property
+    def status(self) -> str:
+        return "provisional" if self.provisional else "official"
+
+    def reason(self) -> str | None:
+        """Why the period cannot be final, or None."""
+        if not self.provisional:
+            return None
+        years = ", ".join(str(y) for y, s in self.sources.items() if s == "provisional")
+        return (f"{', '.join(self.provisional)} count deadlines over the provisional calendar of {years}:"
+                " provisional until that year's official schedule is imported (cei calendar import)")
+
+    def label(self) -> str:
+        """For the workbook: 2026 年：chinese-calendar 库；2027 年：暂定（…）."""
+        return "；".join(f"{y} 年：{SOURCE_NAMES.get(s, s)}" for y, s in self.sources.items())
+
+
+def calendar_basis(conn: psycopg.Connection, period: Period) -> CalendarBasis:
+    """The calendar sources of the period's years and the next (deadlines reach into it), and the
+    indicators whose figures in the period are provisional (marts' calendar_status)."""
+    sources = dict(conn.execute(
+        "select extract(year from calendar_date)::int, min(year_source) from reference.calendar_days"
+        " where calendar_date between %s and %s group by 1 order by 1",
+        (period.start.replace(month=1, day=1), period.end.replace(year=period.end.year + 1, month=12, day=31)),
+    ).fetchall())
+    provisional = tuple(r[0] for r in conn.execute(
+        "select distinct indicator_code::text from marts.mart_indicator_period"
+        " where period = %s and period_type = %s and calendar_status = 'provisional' order by 1",
+        (period.text, period.type),
+    ))
+    return CalendarBasis(sources, provisional)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -14,43 +14,50 @@ from cei.export.provenance import BUSINESS_DATES, business_months, summarise_new
 from cei.feeds import FEEDS
 
 
-def months_of_rows(conn: psycopg.Connection, run_id: int) -> set[date]:
-    """First days of the months of every business date of the rows the run loaded — and of every
-    earlier version of the same business keys, since a new version can move a record out of the
+def months_of_rows(conn: psycopg.Connection, run_id: int, withdrawn_since: datetime | None) -> set[date]:
+    """First days of the months of every business date of the rows the run loaded and of the rows
+    of the files withdrawn since `withdrawn_since` (None: ever) — and of every other version of
+    the same business keys, since a new version (or a withdrawn one) can move a record out of the
     month it was in (a closing time corrected from March to April changes both).
 
-    The run's own rows: the months the ledger records for its files (summarise_new_files, brought
-    up to date here). Earlier versions: the rows of the same keys, looked up by key — only for a
-    feed with rows from other runs: a first run over a whole history has none, and the lookup
-    would go through every key of it (18 s of a 34 s export at 1.2 M work orders)."""
+    The files' own rows: the months the ledger records for them (summarise_new_files, brought up
+    to date here; cei.steward records a withdrawn file's). Other versions: the rows of the same
+    keys, looked up by key — only for a feed with rows from other files: a first run over a whole
+    history has none, and the lookup would go through every key of it (18 s of a 34 s export at
+    1.2 M work orders)."""
     with conn.transaction():
         summarise_new_files(conn)
+    changed = sql.SQL(
+        "select file_id from meta.load_files where (run_id = %(run)s and status = 'loaded')"
+        " or (status = 'withdrawn' and withdrawn_at > coalesce(%(since)s::timestamptz, '-infinity'))"
+    )
+    params = {"run": run_id, "since": withdrawn_since}
     months = {
         r[0]
         for r in conn.execute(
-            "select distinct unnest(business_months) from meta.load_files where run_id = %s and status = 'loaded'",
-            (run_id,),
+            sql.SQL("select distinct unnest(business_months) from meta.load_files where file_id = any(array({}))")
+            .format(changed), params,
         )
     }
     for name in BUSINESS_DATES:
         feed = FEEDS[name]
         table = sql.Identifier(cfg.RAW, feed.table)
         others = sql.SQL(
-            "select exists (select from {t} where load_file_id = any(array("
-            " select file_id from meta.load_files where feed = %s and run_id <> %s)))"
-        ).format(t=table)
-        if not conn.execute(others, (name, run_id)).fetchone()[0]:
+            "select exists (select from {t} where not withdrawn and load_file_id = any(array("
+            " select file_id from meta.load_files where feed = %(feed)s and file_id <> all(array({changed})))))"
+        ).format(t=table, changed=changed)
+        if not conn.execute(others, {**params, "feed": name}).fetchone()[0]:
             continue
         key = sql.SQL(", ").join(sql.Identifier(k) for k in feed.business_key)
-        # `= any(array(…))`, not a join or `in`: PostgreSQL then looks the night's files and keys
-        # up by index instead of scanning all of history twice
+        # `= any(array(…))`, not a join or `in`: PostgreSQL then looks the files and keys up by
+        # index instead of scanning all of history twice (the key's index holds the rows in force)
         query = sql.SQL(
             "select distinct business.month from {t} cross join lateral {months}"
-            " where ({key}) = any(array(select ({key}) from {t} where load_file_id = any(array("
-            "   select file_id from meta.load_files where run_id = %s and status = 'loaded'))))"
+            " where not withdrawn and ({key}) = any(array(select ({key}) from {t}"
+            "   where load_file_id = any(array({changed}))))"
             " and business.month is not null"
-        ).format(key=key, t=table, months=business_months(name))
-        months.update(r[0] for r in conn.execute(query, (run_id,)))
+        ).format(key=key, t=table, months=business_months(name), changed=changed)
+        months.update(r[0] for r in conn.execute(query, params))
     return months
 
 
@@ -62,10 +69,32 @@ def as_of_lookback(s: cfg.Settings | None = None) -> timedelta:
     return timedelta(days=2 * n + 14)
 
 
+def months_of_calendar_imports(conn: psycopg.Connection, since: datetime | None,
+                               s: cfg.Settings | None = None) -> set[date]:
+    """The months whose figures a calendar imported since `since` (None: ever) can change: from a
+    clock started early enough to count its longest deadline into the imported year, to the
+    year's end."""
+    s = s or cfg.load()
+    longest = max(s.deadline_complaint_accept_days, s.deadline_complaint_mediation_days,
+                  s.deadline_report_verify_days, s.deadline_odr_days)
+    months: set[date] = set()
+    for (year,) in conn.execute(
+        "select distinct year from meta.calendar_imports where imported_at > coalesce(%s::timestamptz, '-infinity')",
+        (since,),
+    ):
+        day = (date(year, 1, 1) - timedelta(days=2 * longest + 14)).replace(day=1)
+        while day.year <= year:
+            months.add(day)
+            day = (day + timedelta(days=32)).replace(day=1)
+    return months
+
+
 def periods_touched(conn: psycopg.Connection, run_id: int) -> list[str]:
     """The month, quarter and year periods whose figures run `run_id` could have changed:
 
-    - the months of the business dates of the rows it loaded (all versions of their keys);
+    - the months of the business dates of the rows it loaded and of the files withdrawn since the
+      previous successful run began (all versions of their keys);
+    - the months a calendar imported since then can change (months_of_calendar_imports);
     - the months around the as-of's move since the previous successful run: figures depend on
       the as-of (an open complaint enters a denominator when its deadline passes), so every month
       from (previous as-of − lookback) to this as-of;
@@ -78,13 +107,14 @@ def periods_touched(conn: psycopg.Connection, run_id: int) -> list[str]:
         raise CeiError(f"no pipeline run {run_id} in meta.pipeline_runs")
     as_of = row[0].astimezone(cfg.LOCAL_TZ).date()
     prev = conn.execute(
-        "select as_of from meta.pipeline_runs where status = 'succeeded' and run_id < %s"
+        "select as_of, started_at from meta.pipeline_runs where status = 'succeeded' and run_id < %s"
         " order by run_id desc limit 1",
         (run_id,),
     ).fetchone()
     prev_as_of = prev[0].astimezone(cfg.LOCAL_TZ).date() if prev else as_of
 
-    months = months_of_rows(conn, run_id)
+    months = months_of_rows(conn, run_id, prev[1] if prev else None)
+    months |= months_of_calendar_imports(conn, prev[1] if prev else None)
     day, last = min(prev_as_of, as_of) - as_of_lookback(), max(prev_as_of, as_of)
     day = day.replace(day=1)
     while day <= last:

@@ -48,6 +48,8 @@ class Context:
     file_stem: str  # assessment_<P> or assessment_<P>.rev<N>
     revises: str | None = None  # the CSV this revision replaces
     differences: tuple[Difference, ...] = ()
+    calendar: str = ""  # the official calendar's source per year (provenance.CalendarBasis.label)
+    status_reason: str | None = None  # why a period past its final date is still provisional
 
 
 def display_width(text: str) -> int:
@@ -364,7 +366,9 @@ def _notes_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
         ("期间类型", PERIOD_TYPE_NAMES[p.type]),
         ("起止日期", f"{p.start.isoformat()} 至 {p.end.isoformat()}"),
         ("数据截至（as-of）", f"{ctx.as_of:%Y-%m-%d %H:%M:%S}（北京时间），流水线运行 {ctx.run_id}"),
-        ("状态", f"{STATUS_NAMES[ctx.status]}（{ctx.status}）"),
+        ("状态", f"{STATUS_NAMES[ctx.status]}（{ctx.status}）"
+                 + (f"：部分法定时限按暂定工作日历计算（{ctx.status_reason}）" if ctx.status_reason else "")),
+        ("工作日历", ctx.calendar or "—"),
         ("转为正式之日", f"{p.final_from.isoformat()}：期间结束后第 16 天起为正式，以数据截至日判断，不以生成时间判断；"
                        "正式数据发布后如有变化，另行发布修订版（.rev<N>），原文件不覆盖"),
         ("修订", revision),

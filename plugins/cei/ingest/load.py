@@ -15,9 +15,10 @@ For each file of a delivery:
    files ahead of the merge.
 4. Then, in file order and in ONE transaction per file, the **merge**: a ledger row, the rows
    COPYed straight into `raw.<table>`, the quarantined rows into `quarantine.quarantined_rows`,
-   the counts. A row whose typed values were loaded before (same business key and `row_hash`)
-   is an exact duplicate: the unique index refuses the COPY, and that file's rows go in through
-   a temporary table, each inserted unless already there, the rest skipped and counted. Merging
+   the counts. A row whose typed values were loaded before (same business key and `row_hash`,
+   in a file not withdrawn: cei.steward) is an exact duplicate: the unique index refuses the
+   COPY, and that file's rows go in through a temporary table, each inserted unless already
+   there, the rest skipped and counted. Merging
    in order keeps every count deterministic; a process killed mid-file leaves at most spool
    files, which the next ingest clears before it starts, and the re-run loads the file afresh.
 5. A file defect found while staging, or a value PostgreSQL refuses while merging, records the
@@ -397,7 +398,7 @@ def _merge_with_duplicates(conn: psycopg.Connection, feed: Feed, spool: Path, co
     copy_spool(conn, sql.SQL("copy {} ({}) from stdin").format(spooled, columns), spool, lineage)
     return conn.execute(sql.SQL(
         "with loaded as (insert into {raw} ({columns}) select {columns} from {spooled} order by source_row"
-        " on conflict ({keys}, row_hash) do nothing returning warnings)"
+        " on conflict ({keys}, row_hash) where not withdrawn do nothing returning warnings)"
         " select count(*), count(*) filter (where cardinality(warnings) > 0) from loaded"
     ).format(raw=raw, columns=columns, spooled=spooled,
              keys=sql.SQL(", ").join(map(sql.Identifier, feed.business_key)))).fetchone()

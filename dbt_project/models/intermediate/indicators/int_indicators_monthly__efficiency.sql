@@ -51,7 +51,8 @@ by_start_month as (
         unit_code,
         start_month as month,
         count(*) filter (where sla_status = 'met') as numerator,
-        count(*) filter (where sla_status in ('met', 'missed')) as denominator
+        count(*) filter (where sla_status in ('met', 'missed')) as denominator,
+        bool_or(calendar_status = 'provisional') as provisional_calendar
     from clocks
     where clock_code in ('complaint_accept', 'report_verify')
         and {{ indicator_months_since('start_month') }}
@@ -65,7 +66,8 @@ complaint_close as (
     select
         unit_code,
         case when is_open then deadline_month else stop_month end as month,
-        sla_status
+        sla_status,
+        calendar_status
     from clocks
     where clock_code = 'complaint_close'
         and (not is_open or sla_status = 'missed')
@@ -80,7 +82,8 @@ complaint_close_figures as (
         unit_code,
         month,
         count(*) filter (where sla_status = 'met') as numerator,
-        count(*) filter (where sla_status in ('met', 'missed')) as denominator
+        count(*) filter (where sla_status in ('met', 'missed')) as denominator,
+        bool_or(calendar_status = 'provisional') as provisional_calendar
     from complaint_close
     group by 1, 2, 3
 
@@ -93,7 +96,8 @@ mediation_figures as (
         unit_code,
         cast(date_trunc('month', closed_at_local) as date) as month,
         count(*) filter (where outcome = '调解成功') as numerator,
-        count(*) filter (where outcome in ('调解成功', '调解终止')) as denominator
+        count(*) filter (where outcome in ('调解成功', '调解终止')) as denominator,
+        false as provisional_calendar
     from work_orders
     where kind = '投诉'
         and closed_at_local is not null
@@ -104,17 +108,17 @@ mediation_figures as (
 
 figures as (
 
-    select indicator_code, unit_code, month, numerator, denominator from by_start_month
+    select indicator_code, unit_code, month, numerator, denominator, provisional_calendar from by_start_month
     union all
-    select indicator_code, unit_code, month, numerator, denominator from complaint_close_figures
+    select indicator_code, unit_code, month, numerator, denominator, provisional_calendar from complaint_close_figures
     union all
-    select indicator_code, unit_code, month, numerator, denominator from mediation_figures
+    select indicator_code, unit_code, month, numerator, denominator, provisional_calendar from mediation_figures
 
 ),
 
 final as (
 
-    {{ indicator_family_rows('efficiency') }}
+    {{ indicator_family_rows('efficiency', calendar=true) }}
 
 )
 

@@ -103,7 +103,8 @@ ontime_figures as (
         unit_code,
         stop_month as month,
         count(*) filter (where sla_status = 'met') as numerator,
-        count(*) filter (where sla_status in ('met', 'missed')) as denominator
+        count(*) filter (where sla_status in ('met', 'missed')) as denominator,
+        bool_or(calendar_status = 'provisional') as provisional_calendar
     from clocks
     where clock_code = 'odr_handle'
         and not is_open
@@ -129,19 +130,19 @@ enterprise_figures as (
 
 figures as (
 
-    select indicator_code, unit_code, month, numerator, denominator from share_figures
+    select indicator_code, unit_code, month, numerator, denominator, false as provisional_calendar from share_figures
     union all
-    select indicator_code, unit_code, month, numerator, denominator from settle_figures
+    select indicator_code, unit_code, month, numerator, denominator, false from settle_figures
     union all
-    select indicator_code, unit_code, month, numerator, denominator from ontime_figures
+    select indicator_code, unit_code, month, numerator, denominator, provisional_calendar from ontime_figures
     union all
-    select indicator_code, unit_code, month, numerator, denominator from enterprise_figures
+    select indicator_code, unit_code, month, numerator, denominator, false from enterprise_figures
 
 ),
 
 final as (
 
-    {{ indicator_family_rows('odr') }}
+    {{ indicator_family_rows('odr', calendar=true) }}
 
 )
 

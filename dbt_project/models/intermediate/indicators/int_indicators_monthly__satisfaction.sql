@@ -52,7 +52,8 @@ final as (
         'satisfaction_rate' as indicator_code,
         cast(coalesce(monthly.satisfied, 0) as numeric) as numerator,
         cast(coalesce(monthly.rated, 0) as numeric) as denominator,
-        {{ safe_ratio('coalesce(monthly.satisfied, 0)', 'coalesce(monthly.rated, 0)') }} as value
+        {{ safe_ratio('coalesce(monthly.satisfied, 0)', 'coalesce(monthly.rated, 0)') }} as value,
+        'official' as calendar_status  -- no deadline in it
     from unit_months
     left join monthly
         on monthly.unit_code = unit_months.unit_code

@@ -1,5 +1,6 @@
--- China's official working-day calendar as the platform wrote it from the `chinese-calendar`
--- library (cei.calendar.refresh_calendar): rename and cast only. The working-day ordinal and
+-- China's official working-day calendar as the platform wrote it (cei.calendar.refresh_calendar:
+-- each year from the bureau's imported schedule, else the `chinese-calendar` library, else
+-- provisional): rename and cast only. The working-day ordinal and
 -- every deadline are derived downstream (int_calendar_days, int_working_day_deadlines).
 
 {#- A missing table means nobody refreshed the calendar: say how, rather than "relation does not exist". -#}
@@ -31,7 +32,9 @@ renamed as (
         is_makeup_workday,
         holiday_name,
         holiday_name_en,
-        source as calendar_source
+        source as calendar_source,
+        year_source,
+        year_source = 'provisional' as is_provisional
     from source
 
 ),

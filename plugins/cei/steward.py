@@ -88,7 +88,7 @@ def list_files(conn: psycopg.Connection, *, feed: str | None = None, delivery_da
 
 
 def current_user() -> str:
-    """Who is withdrawing: the operating-system account (CEI_USER overrides, e.g. for a service)."""
+    """Who the ledger records for a withdrawal or a calendar import: CEI_USER, else the OS account."""
     return os.environ.get("CEI_USER") or getpass.getuser()
 
 

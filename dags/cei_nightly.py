@@ -24,7 +24,12 @@ one-line message for the data steward (feed or mart, expectation, observed vs ex
 tasks after it do not run, the run is marked failed in `meta.pipeline_runs`, and yesterday's
 `marts` stay published and readable. Every result is in `meta.quality_results`, each suite's
 outcome in `meta.quality_gates`, and the validations as Data Docs under `CEI_HOME/data_docs`;
-`cei status` summarises them.
+`cei status` summarises them. A batch that failed the feeds gate is gated again every night
+until the data steward withdraws it (`cei files withdraw`, README "A failed night").
+
+**Calendar.** The build logs a warning while this or next year's official calendar is
+provisional (no State Council schedule imported yet: `cei calendar import`); figures that
+depend on it are marked so and their periods are not exported as final.
 
 The scheduled run at 02:00 Asia/Shanghai on day D+1 processes delivery date D (files that
 arrived during the night of D). Trigger with conf `{"landing": "...", "delivery_dates": [...]}`

@@ -193,12 +193,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_calendar(args: argparse.Namespace) -> int:
     from cei import status, steward, warehouse
-    from cei.calendar import store
+    from cei.calendar import read_schedule, store
 
+    # a bad file is refused before the warehouse is touched
+    schedule = read_schedule(Path(args.file)) if args.action == "import" else None
     with warehouse.connect(autocommit=True) as conn:
         warehouse.ensure_schema(conn)
-        if args.action == "import":
-            schedule = store.import_schedule(conn, Path(args.file), steward.current_user())
+        if schedule is not None:
+            store.import_schedule(conn, schedule, Path(args.file).name, steward.current_user())
             print(f"imported the official calendar of {schedule.year} from {args.file}: {schedule.holidays}"
                   f" weekday(s) off, {schedule.workdays} make-up working day(s); sha256 {schedule.sha256}")
             print("the next run recomputes every figure that counts days of it")

@@ -151,9 +151,13 @@ def test_build_on_an_empty_warehouse(warehouse_url, tmp_path):
         for mart in ("mart_indicator_period", "mart_indicator_score", "mart_cei"):
             assert conn.execute(f"select count(*) from marts.{mart}").fetchone() == (0,), mart
         assert conn.execute("select count(*) from marts.dim_indicator").fetchone() == (17,)
+        # the library's years, then provisional ones up to next year (no import here)
         first, last = calendar.supported_years()
+        horizon = max(last, date.today().year + 1)
         assert conn.execute("select min(date_day), max(date_day) from marts.dim_date").fetchone() == (
-            date(first, 1, 1), date(last, 12, 31))
+            date(first, 1, 1), date(horizon, 12, 31))
+        assert dict(conn.execute("select year_source, max(year) from marts.dim_date group by 1").fetchall()) == (
+            {"library": last} | ({"provisional": horizon} if horizon > last else {}))
 
 
 def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cei import cli, settings, warehouse
+from cei import calendar, cli, settings, warehouse
 from cei.errors import CeiError
 from cei.export import export_period, periods_touched, refresh_exports
 from cei.export.periods import parse_period
@@ -65,7 +65,8 @@ MART_DDL = """
 create schema if not exists marts;
 create table marts.dim_unit (unit_code text, unit_name text, sort_order integer, county_count integer);
 create table marts.mart_indicator_period (period text, period_type text, unit_code text, unit_name text,
-    indicator_code text, numerator numeric, denominator numeric, value numeric);
+    indicator_code text, numerator numeric, denominator numeric, value numeric,
+    calendar_status text not null default 'official');
 create table marts.mart_cei (period text, period_type text, unit_code text, unit_name text, component_code text,
     score numeric, rank integer, rank_p05 numeric, rank_p95 numeric);
 """
@@ -116,6 +117,7 @@ def hand_made(period: str) -> tuple[list[tuple], list[tuple]]:
 
 
 def build_marts(conn) -> None:
+    calendar.refresh_calendar(conn)  # the library's years, then provisional ones
     conn.execute(MART_DDL)
     names = {u: n for u, n, _ in UNITS}
     with conn.cursor() as cur:
@@ -123,7 +125,7 @@ def build_marts(conn) -> None:
         for period, ptype in PERIODS.items():
             ind, idx = hand_made(period)
             cur.executemany(
-                "insert into marts.mart_indicator_period values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                "insert into marts.mart_indicator_period values (%s, %s, %s, %s, %s, %s, %s, %s, 'official')",
                 [(period, ptype, u, names[u], c, n, d, v) for u, c, n, d, v in ind],
             )
             cur.executemany(
@@ -283,6 +285,25 @@ def test_manifest(conn, loaded, tmp_path):
     with warehouse.connect() as other:  # committed, not only visible to the exporting session
         registered = other.execute("select status, revision, csv_sha256, export_id from meta.exports").fetchall()
     assert registered == [("provisional", 0, m["files"]["csv"]["sha256"], m["export_id"])]
+    assert (m["calendar_status"], m["status_reason"], m["withdrawn_files"]) == ("official", None, [])
+    assert m["calendar_sources"] == {"2026": "library", "2027": calendar.year_source(2027)}
+
+
+def test_a_figure_on_a_provisional_calendar_keeps_its_period_provisional(conn, loaded, tmp_path):
+    add_run(conn, date(2026, 4, 20))  # 2026-03 is final from 2026-04-16 by the date
+    conn.execute("update marts.mart_indicator_period set calendar_status = 'provisional'"
+                 " where period = '2026-03' and indicator_code = 'complaint_close_ontime_rate'")
+    conn.commit()
+    assert export_period(conn, "2026-03", tmp_path).status == "provisional"
+    m = json.loads((tmp_path / "assessment_2026-03.json").read_text(encoding="utf-8"))
+    assert (m["status"], m["calendar_status"]) == ("provisional", "provisional")
+    assert "complaint_close_ontime_rate" in m["status_reason"]
+    sheet = openpyxl.load_workbook(tmp_path / "assessment_2026-03.xlsx")["说明"]
+    assert any("暂定工作日历" in str(c.value) for row in sheet.iter_rows() for c in row)
+
+    conn.execute("update marts.mart_indicator_period set calendar_status = 'official'")
+    conn.commit()
+    assert export_period(conn, "2026-03", tmp_path).status == "final"
 
 
 def test_source_files_by_the_months_each_file_holds(conn, loaded, tmp_path):

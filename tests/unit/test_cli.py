@@ -12,6 +12,7 @@ from cei import cli
         (["run", "--landing", "{tmp}", "--date", "yesterday"], "bad date 'yesterday'"),
         (["run", "--landing", "{tmp}/missing", "--date", "2026-07-01"], "does not exist"),
         (["run", "--landing", "{tmp}", "--all"], "no delivery-date folders"),
+        (["calendar", "import", "{tmp}/2027.csv"], "2027.csv: cannot read it"),
     ],
 )
 def test_expected_failures_are_one_line(tmp_path, capsys, args, message):

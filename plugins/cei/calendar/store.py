@@ -17,13 +17,12 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
-from pathlib import Path
 
 import psycopg
 
 from cei import settings as cfg
 from cei.calendar.days import Source, calendar_days, source, supported_years
-from cei.calendar.schedule import Schedule, ScheduleDay, read_schedule
+from cei.calendar.schedule import Schedule, ScheduleDay
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +125,9 @@ def refresh_calendar(conn: psycopg.Connection, as_of: datetime | date | None = N
     return written
 
 
-def import_schedule(conn: psycopg.Connection, path: Path, by: str) -> Schedule:
-    """Take a year's official schedule from the bureau's CSV (refused whole, with a one-line
-    BadSchedule, when anything in it is wrong), replacing that year's earlier import, and
-    rewrite the calendar. `conn` is autocommit."""
-    schedule = read_schedule(path)
+def import_schedule(conn: psycopg.Connection, schedule: Schedule, file_name: str, by: str) -> None:
+    """Take a year's official schedule (schedule.read_schedule: the bureau's CSV, checked whole),
+    replacing that year's earlier import, and rewrite the calendar. `conn` is autocommit."""
     with conn.transaction():
         _ensure(conn)
         conn.execute(f"delete from {SCHEMA}.calendar_schedules where year = %s", (schedule.year,))
@@ -142,10 +139,9 @@ def import_schedule(conn: psycopg.Connection, path: Path, by: str) -> Schedule:
         conn.execute(
             "insert into meta.calendar_imports (year, file_name, sha256, holidays, workdays, imported_by)"
             " values (%s, %s, %s, %s, %s, %s)",
-            (schedule.year, path.name, schedule.sha256, schedule.holidays, schedule.workdays, by),
+            (schedule.year, file_name, schedule.sha256, schedule.holidays, schedule.workdays, by),
         )
     refresh_calendar(conn)
-    return schedule
 
 
 def year_sources(conn: psycopg.Connection) -> dict[int, Source]:

@@ -244,6 +244,12 @@ class CalendarBasis:
 def calendar_basis(conn: psycopg.Connection, period: Period) -> CalendarBasis:
     """The calendar sources of the period's years and the next (deadlines reach into it), and the
     indicators whose figures in the period are provisional (marts' calendar_status)."""
+    if not conn.execute(
+        "select exists (select from information_schema.columns where table_schema = 'marts'"
+        " and table_name = 'mart_indicator_period' and column_name = 'calendar_status')"
+    ).fetchone()[0]:
+        raise CeiError("the published marts have no calendar_status (built by an earlier version of the"
+                       " platform): run the night again (cei run) before exporting")
     sources = dict(conn.execute(
         "select extract(year from calendar_date)::int, min(year_source) from reference.calendar_days"
         " where calendar_date between %s and %s group by 1 order by 1",

@@ -394,7 +394,7 @@ def _merge_with_duplicates(conn: psycopg.Connection, feed: Feed, spool: Path, co
     table, each row inserted unless its business key and row_hash are in raw; the loaded and the
     warned rows."""
     raw, spooled = sql.Identifier(cfg.RAW, feed.table), sql.Identifier("spooled_rows")
-    conn.execute(sql.SQL("create temporary table {} (like {}) on commit drop").format(spooled, raw))
+    conn.execute(sql.SQL("create temporary table {} (like {} including defaults) on commit drop").format(spooled, raw))
     copy_spool(conn, sql.SQL("copy {} ({}) from stdin").format(spooled, columns), spool, lineage)
     return conn.execute(sql.SQL(
         "with loaded as (insert into {raw} ({columns}) select {columns} from {spooled} order by source_row"

@@ -269,8 +269,7 @@ def parser() -> argparse.ArgumentParser:
     fl = fi_sub.add_parser("list", help="a line per delivered file: id, feed, date, name, state, counts")
     fl.add_argument("--feed", help="hotline, odr, returns or inspection")
     fl.add_argument("--date", type=_date, help="delivery date YYYY-MM-DD")
-    fl.add_argument("--state", help="loaded, quarantined, awaiting-gate, gate-failed, rejected, duplicate_file,"
-                                    " ignored or withdrawn")
+    fl.add_argument("--state", help="a state as the list shows it, e.g. gate-failed or withdrawn")
     fw = fi_sub.add_parser("withdraw", help="take a loaded file out of every figure from the next run")
     fw.add_argument("file_id", type=int, metavar="ID", help="the file's id (cei files list)")
     fw.add_argument("--reason", required=True, help="why: kept in the ledger and the export manifest")

@@ -8,6 +8,7 @@ rows are not failures: `cei status` reports them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -214,6 +215,36 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    from cei import airflow_service
+
+    if args.action == "start":
+        started = airflow_service.start()
+        for c in started.components:
+            print(f"{c.name}: pid {c.pid}")
+        s = cfg.load()
+        print(f"UI and REST API: {airflow_service.api_url(s)} (user {airflow_service.USERNAME})")
+        if started.password:
+            print(f"admin password (shown once; kept in {started.password_file}, mode 0600): {started.password}")
+        else:
+            print(f"admin password: in {started.password_file}")
+        print(f"next scheduled run: {started.next_run or 'none'}")
+    elif args.action == "status":
+        state = airflow_service.status()
+        if args.json:
+            print(json.dumps(state, ensure_ascii=False))
+        else:
+            for name, c in state["components"].items() or {"(none)": {"pid": "-", "state": "not started"}}.items():
+                print(f"{name}: {c['state']} (pid {c['pid']})")
+            print(f"executor {state['executor']}; UI {state['api_url']}; user {state['username']},"
+                  f" password in {state['password_file']}")
+            print(f"next scheduled run: {state['next_run'] or 'unknown (not running)'}")
+    else:
+        stopped = airflow_service.stop()
+        print(f"stopped {', '.join(f'{c.name} ({c.pid})' for c in stopped)}" if stopped else "nothing was running")
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -290,6 +321,11 @@ def parser() -> argparse.ArgumentParser:
                                  " (weekend worked)")
     ca_sub.add_parser("status", help="each year's source, weekdays off and make-up days; provisional years")
     ca.set_defaults(func=cmd_calendar)
+
+    af = sub.add_parser("airflow", help="Airflow as a service: start, status, stop")
+    af.add_argument("action", choices=["start", "status", "stop"])
+    af.add_argument("--json", action="store_true", help="status as one JSON object")
+    af.set_defaults(func=cmd_airflow)
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
     wh.add_argument("action", choices=["url", "stop"])

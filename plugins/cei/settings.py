@@ -44,6 +44,12 @@ class Settings:
     encoding_sample_bytes: int
     # Processes that parse files in parallel while the loader merges them in order.
     ingest_workers: int
+    # Airflow as a service (cei.airflow_service): metadata database (None: a database `airflow` on
+    # the embedded server), executor, where the API server and UI listen.
+    airflow_database_url: str | None
+    airflow_executor: str
+    airflow_host: str
+    airflow_port: int
 
     @property
     def embedded(self) -> bool:
@@ -65,6 +71,10 @@ class Settings:
     def pii_secret_file(self) -> Path:
         return self.home / "pii_secret"
 
+    @property
+    def airflow_service_home(self) -> Path:  # AIRFLOW_HOME of the service (cei airflow start)
+        return self.home / "airflow-service"
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -85,4 +95,8 @@ def load() -> Settings:
         deadline_odr_days=_int("CEI_DEADLINE_ODR_DAYS", 10),
         encoding_sample_bytes=_int("CEI_ENCODING_SAMPLE_BYTES", 1 << 20),
         ingest_workers=max(1, _int("CEI_INGEST_WORKERS", min(4, os.cpu_count() or 1))),
+        airflow_database_url=os.environ.get("CEI_AIRFLOW_DATABASE_URL") or None,
+        airflow_executor=os.environ.get("CEI_AIRFLOW_EXECUTOR", "local").strip().lower(),
+        airflow_host=os.environ.get("CEI_AIRFLOW_HOST", "127.0.0.1"),
+        airflow_port=_int("CEI_AIRFLOW_PORT", 8080),
     )

@@ -129,12 +129,18 @@ def database_url(s: cfg.Settings | None = None) -> str:
     s = s or cfg.load()
     if s.database_url:
         return s.database_url
+    return embedded_database(s, EMBEDDED_DB)
+
+
+def embedded_database(s: cfg.Settings, name: str) -> str:
+    """The libpq URL of database `name` on the embedded server, started and the database created
+    when needed (the warehouse; Airflow's metadata of the service: cei.airflow_service)."""
     server = _embedded_server(s)
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DB,)).fetchone()
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(EMBEDDED_DB)))
-    return server.get_uri(EMBEDDED_DB)
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return server.get_uri(name)
 
 
 def stop_embedded(s: cfg.Settings | None = None) -> bool:

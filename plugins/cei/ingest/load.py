@@ -37,6 +37,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -201,10 +202,7 @@ def ingest_files(
                 try:
                     staged = future.result()
                 except BrokenProcessPool:
-                    raise CeiError(
-                        "an ingest worker process died (killed, or out of memory); a script that calls the"
-                        " pipeline must do so under `if __name__ == '__main__':` (workers re-import it)"
-                    ) from None
+                    raise CeiError("an ingest worker process died (killed, or out of memory)") from None
                 try:
                     results.append(_merge_or_record(conn, run_id, plan, staged))
                 finally:
@@ -332,9 +330,29 @@ def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
                                initializer=_init_worker,
                                initargs=(os.getpid(), ctx, s.encoding_sample_bytes, s.spool_dir))
     try:
-        yield pool
+        with _main_not_reimported():
+            yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """While the pool spawns its workers, the caller's __main__ shows no file or module to import.
+
+    A spawned worker re-imports the parent's main script unless it has none. The workers need
+    nothing from it (they run this module's functions), and importing it goes wrong: a script
+    without an `if __name__ == '__main__':` guard would start a second ingest, and in an Airflow
+    task the main is Airflow's CLI, whose settings refuse the metadata URL the task runner leaves
+    tasks (`airflow-db-not-allowed:///`)."""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None  # multiprocessing reads it unconditionally
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
 
 
 # ------------------------------------------------------------------------------------------------

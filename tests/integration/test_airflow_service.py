@@ -1,0 +1,118 @@
+"""Airflow as a service, started for real: `cei airflow start` on a fresh CEI_HOME (embedded
+warehouse, Airflow's metadata in PostgreSQL), a night triggered through the REST API, the same
+warehouse as `cei run` of that date, the next scheduled run at the coming 02:00 Asia/Shanghai,
+and `cei airflow stop` leaving no component running.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from cei import airflow_service, cli, settings, synthetic, warehouse
+from cei.settings import LOCAL_TZ
+
+pytestmark = pytest.mark.slow
+
+COMPARED = ["marts.fct_work_orders", "marts.fct_odr_disputes", "marts.mart_indicator_monthly",
+            "marts.mart_indicator_period", "marts.mart_cei"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _snapshot(url: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        return {t: conn.execute(f"select count(*), md5(string_agg(t::text, '|' order by t::text)) from {t} t"
+                                ).fetchone() for t in COMPARED}
+
+
+def _wait(s: settings.Settings, run_id: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = airflow_service.api(s, "GET", f"/api/v2/dags/cei_nightly/dagRuns/{run_id}")
+        if run["state"] in ("success", "failed"):
+            return run
+        time.sleep(2)
+    raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+
+def _family(pids: list[int]) -> set[psutil.Process]:
+    out = set()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            out |= {proc, *proc.children(recursive=True)}
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monkeypatch, capsys):
+    landing = tmp_path / "landing"
+    synthetic.generate(landing, scale=300, days=2, defect_rate=0.01)
+    day = sorted(p.name for p in (landing / "hotline").iterdir())[0]
+
+    # The reference: `cei run` of that date, in a warehouse of its own.
+    monkeypatch.setenv("CEI_HOME", str(tmp_path / "reference"))
+    monkeypatch.setenv("CEI_EXPORT_DIR", str(tmp_path / "reference-exports"))
+    assert cli.main(["run", "--landing", str(landing), "--date", day]) == 0, capsys.readouterr().err
+    reference = _snapshot(warehouse_url)
+
+    # The service on a fresh CEI_HOME with its embedded warehouse.
+    home = tmp_path / "service"
+    monkeypatch.setenv("CEI_HOME", str(home))
+    monkeypatch.delenv("CEI_DATABASE_URL")
+    monkeypatch.setenv("CEI_EXPORT_DIR", str(tmp_path / "service-exports"))
+    monkeypatch.setenv("CEI_AIRFLOW_PORT", str(_free_port()))
+    s = settings.load()
+    pids: list[int] = []
+    try:
+        assert cli.main(["airflow", "start"]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        password_file = home / "airflow-service" / "simple_auth_manager_passwords.json"
+        password = json.loads(password_file.read_text())["admin"]
+        assert f"admin password (shown once; kept in {password_file}, mode 0600): {password}" in out
+        assert password_file.stat().st_mode & 0o777 == 0o600 and len(password) >= 16
+
+        assert cli.main(["airflow", "status", "--json"]) == 0
+        state = json.loads(capsys.readouterr().out)
+        pids = [c["pid"] for c in state["components"].values()]
+        assert {n: c["state"] for n, c in state["components"].items()} == dict.fromkeys(
+            airflow_service.COMPONENTS, "running")
+        assert state["executor"] == "LocalExecutor" and state["api_url"] == f"http://127.0.0.1:{s.airflow_port}"
+        assert (state["username"], state["password_file"]) == ("admin", str(password_file))
+        now = datetime.now(LOCAL_TZ)
+        coming = (now + timedelta(days=1 if now.hour >= 2 else 0)).replace(hour=2, minute=0, second=0,
+                                                                             microsecond=0)
+        assert datetime.fromisoformat(state["next_run"]) == coming
+        # the DAG is unpaused, and a second start is refused
+        assert airflow_service.api(s, "GET", "/api/v2/dags/cei_nightly")["is_paused"] is False
+        assert cli.main(["airflow", "start"]) == 1
+        assert "already running" in capsys.readouterr().err
+
+        run = airflow_service.api(s, "POST", "/api/v2/dags/cei_nightly/dagRuns",
+                                  {"logical_date": None, "conf": {"landing": str(landing), "delivery_dates": [day]}})
+        assert _wait(s, run["dag_run_id"])["state"] == "success"
+        service_url = warehouse.database_url(s)
+        assert _snapshot(service_url) == reference
+        for export in (tmp_path / "reference-exports").glob("*.csv"):
+            assert (tmp_path / "service-exports" / export.name).read_bytes() == export.read_bytes()
+    finally:
+        family = _family(pids)
+        assert cli.main(["airflow", "stop"]) == 0
+        warehouse.stop_embedded(s)
+    assert "stopped api-server" in capsys.readouterr().out
+    assert family and not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not (home / "airflow-service" / "service.json").exists()
+    assert Path(airflow_service.status(s)["password_file"]).exists()  # kept for the next start

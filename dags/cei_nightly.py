@@ -19,6 +19,11 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
    (a changed figure writes `assessment_<P>.rev<N>.*`);
 8. **finish** — marks the run succeeded.
 
+**Retries and alerts.** A lost or refused warehouse connection is retried with back-off
+(`CEI_TASK_RETRIES`, first after `CEI_RETRY_DELAY_S`, then doubling); a failed gate or bad input
+fails at once. A night that fails for good is recorded in `meta.alerts` (`cei status`) and
+POSTed as JSON to `CEI_ALERT_WEBHOOK` when set (`cei.nightly`).
+
 **Write–audit–publish.** A critical expectation failing in either gate fails its task with a
 one-line message for the data steward (feed or mart, expectation, observed vs expected); the
 tasks after it do not run, the run is marked failed in `meta.pipeline_runs`, and yesterday's
@@ -40,10 +45,16 @@ All work lives in the `cei` package (`plugins/cei/pipeline.py`); this file only 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
+from cei import settings
+from cei.nightly import NightFailed
+
 LOCAL_TZ = "Asia/Shanghai"
+SETTINGS = settings.load()  # environment variables only: nothing heavy at parse time
 
 
 @dag(
@@ -55,7 +66,16 @@ LOCAL_TZ = "Asia/Shanghai"
     max_active_runs=1,  # nights run one after another, never interleaved
     doc_md=__doc__,
     tags=["cei", "nightly", "consumer-protection"],
-    default_args={"owner": "consumer-protection-data", "retries": 0},
+    default_args={
+        "owner": "consumer-protection-data",
+        # a transient warehouse failure is retried with back-off; a failed gate or bad input is
+        # not (cei.nightly.run_step); a task failed for good raises the night's alert
+        "retries": SETTINGS.task_retries,
+        "retry_delay": timedelta(seconds=SETTINGS.retry_delay_s),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": NightFailed(),
+    },
     params={
         "landing": Param(None, type=["null", "string"], description="landing folder; default CEI_LANDING"),
         "delivery_dates": Param([], type="array", description="YYYY-MM-DD dates; default: the night before"),
@@ -64,7 +84,7 @@ LOCAL_TZ = "Asia/Shanghai"
 def cei_nightly():
     @task
     def start() -> int:
-        from cei import pipeline, settings
+        from cei import nightly, pipeline
 
         ctx = get_current_context()
         params = ctx["params"]
@@ -73,49 +93,49 @@ def cei_nightly():
             (triggered_at.in_timezone(LOCAL_TZ).date() - pendulum.duration(days=1)).isoformat()
         ]
         landing = params["landing"] or str(settings.load().landing)
-        return pipeline.start(landing, dates, airflow_run_id=ctx["run_id"])
+        return nightly.run_step(pipeline.start, landing, dates, ctx["run_id"])
 
     @task
     def ingest(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.ingest(cei_run)
+        return nightly.run_step(pipeline.ingest, cei_run)
 
     @task
     def gate_feeds(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.gate_feeds(cei_run)
+        return nightly.run_step(pipeline.gate_feeds, cei_run)
 
     @task
     def build(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.build(cei_run)
+        return nightly.run_step(pipeline.build, cei_run)
 
     @task
     def gate_marts(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.gate_marts(cei_run)
+        return nightly.run_step(pipeline.gate_marts, cei_run)
 
     @task
     def publish(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.publish(cei_run)
+        return nightly.run_step(pipeline.publish, cei_run)
 
     @task
     def export(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.export(cei_run)
+        return nightly.run_step(pipeline.export, cei_run)
 
     @task
     def finish(cei_run: int) -> dict:
-        from cei import pipeline
+        from cei import nightly, pipeline
 
-        return pipeline.finish(cei_run)
+        return nightly.run_step(pipeline.finish, cei_run)
 
     # `cei_run` is the warehouse's run id (meta.pipeline_runs); Airflow reserves `run_id`.
     # Every task depends on the one before (default trigger rule all_success): a failed gate

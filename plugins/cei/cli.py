@@ -89,6 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"  {f.file_id} {f.feed} {f.delivery_date} {f.file_name}" + (f": {f.note}" if f.note else ""))
         for line in store.warnings(conn):
             print(f"\n{line}")
+        print("\nAlerts (failed nights)\n" + status.alerts(conn, args.runs))
         print(f"\nQuality gates of run {run_id}\n" + status.quality_of_run(conn, run_id))
         print("\n" + status.published_marts(conn))
         site = quality.docs_locations()[0] / "index.html"

@@ -60,6 +60,10 @@ def delivery_dates_present(landing: Path) -> list[date]:
 
 @contextmanager
 def _step(run_id: int, name: str) -> Iterator[None]:
+    # A retried step resumes its run: the failure an earlier try recorded no longer stands.
+    with warehouse.connect(autocommit=True) as conn:
+        conn.execute("update meta.pipeline_runs set status = 'running', finished_at = null, message = null"
+                     " where run_id = %s and status = 'failed'", (run_id,))
     try:
         yield
     except Exception as exc:

@@ -50,6 +50,11 @@ class Settings:
     airflow_executor: str
     airflow_host: str
     airflow_port: int
+    # The nightly DAG: retries of a transient warehouse failure (the first after retry_delay_s,
+    # then doubling), and where a failed night's alert is POSTed (cei.nightly).
+    task_retries: int
+    retry_delay_s: int
+    alert_webhook: str | None
 
     @property
     def embedded(self) -> bool:
@@ -99,4 +104,7 @@ def load() -> Settings:
         airflow_executor=os.environ.get("CEI_AIRFLOW_EXECUTOR", "local").strip().lower(),
         airflow_host=os.environ.get("CEI_AIRFLOW_HOST", "127.0.0.1"),
         airflow_port=_int("CEI_AIRFLOW_PORT", 8080),
+        task_retries=_int("CEI_TASK_RETRIES", 3),
+        retry_delay_s=_int("CEI_RETRY_DELAY_S", 60),
+        alert_webhook=os.environ.get("CEI_ALERT_WEBHOOK") or None,
     )

@@ -41,6 +41,15 @@ def recent_runs(conn: psycopg.Connection, limit: int) -> str:
     return table(["run", "status", "delivery dates", "started", "seconds", "message"], rows)
 
 
+def alerts(conn: psycopg.Connection, limit: int) -> str:
+    rows = conn.execute(
+        "select to_char(raised_at, 'YYYY-MM-DD HH24:MI:SS'), run_id, task, try_number, left(reason, 100),"
+        " coalesce(webhook, '-'), log_url from meta.alerts order by alert_id desc limit %s",
+        (limit,),
+    ).fetchall()
+    return table(["raised", "run", "task", "try", "reason", "webhook", "log"], rows) if rows else "none"
+
+
 def files_of_run(conn: psycopg.Connection, run_id: int) -> str:
     rows = conn.execute(
         "select feed, delivery_date, file_name, status, rows_read, rows_loaded, rows_quarantined,"

@@ -366,6 +366,18 @@ create table if not exists meta.calendar_imports (
     imported_by  text not null,
     imported_at  timestamptz not null default now()
 );
+-- Failed nights (cei.nightly's failure notifier): what `cei status` lists and the webhook got.
+create table if not exists meta.alerts (
+    alert_id        bigserial primary key,
+    raised_at       timestamptz not null default now(),
+    run_id          bigint references meta.pipeline_runs,  -- null when the night failed before it had one
+    airflow_run_id  text not null,
+    task            text not null,
+    try_number      integer not null,
+    reason          text not null,  -- one line
+    log_url         text,
+    webhook         text            -- the webhook's answer (HTTP status or error), null when none is set
+);
 create table if not exists meta.marts_publications (
     run_id        bigint not null references meta.pipeline_runs,
     published_at  timestamptz not null default now(),

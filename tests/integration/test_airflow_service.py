@@ -6,11 +6,15 @@ and `cei airflow stop` leaving no component running.
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import psutil
 import psycopg
@@ -116,3 +120,81 @@ def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monke
     assert family and not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not (home / "airflow-service" / "service.json").exists()
     assert Path(airflow_service.status(s)["password_file"]).exists()  # kept for the next start
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _task_states(s: settings.Settings, run_id: str) -> dict[str, tuple[str, int]]:
+    tis = airflow_service.api(s, "GET", f"/api/v2/dags/cei_nightly/dagRuns/{run_id}/taskInstances")
+    return {t["task_id"]: (t["state"], t["try_number"]) for t in tis["task_instances"]}
+
+
+def _trigger(s: settings.Settings, landing: Path, day: str) -> str:
+    return airflow_service.api(s, "POST", "/api/v2/dags/cei_nightly/dagRuns", {
+        "logical_date": None, "conf": {"landing": str(landing), "delivery_dates": [day]}})["dag_run_id"]
+
+
+def test_a_transient_failure_is_retried_and_a_failed_gate_alerts_once(tmp_path, monkeypatch, capsys):
+    landing = tmp_path / "landing"
+    synthetic.generate(landing, scale=300, days=2, defect_rate=0.0)
+    first, second = sorted(p.name for p in (landing / "hotline").iterdir())
+    for path in (landing / "hotline" / second).glob("*.csv"):  # every work order of the second night:
+        text = path.read_bytes().decode("gb18030")                # an unknown region (the gate stops it)
+        path.write_bytes(re.sub(r",35\d{4},", ",990000,", text).encode("gb18030"))
+
+    hook = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    _Hook.received.clear()
+    home = tmp_path / "service"
+    monkeypatch.setenv("CEI_HOME", str(home))
+    monkeypatch.delenv("CEI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CEI_AIRFLOW_PORT", str(_free_port()))
+    monkeypatch.setenv("CEI_RETRY_DELAY_S", "2")
+    monkeypatch.setenv("CEI_ALERT_WEBHOOK", f"http://127.0.0.1:{hook.server_port}/alerts")
+    s = settings.load()
+    try:
+        assert cli.main(["airflow", "start"]) == 0, capsys.readouterr().err
+        warehouse.database_url(s)  # the warehouse database, created on first use
+        admin = warehouse.embedded_database(s, "postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:  # the warehouse refuses connections
+            conn.execute("alter database cei with allow_connections false")
+        run = _trigger(s, landing, first)
+        deadline = time.monotonic() + 300
+        while _task_states(s, run).get("start", ("", 0))[0] != "up_for_retry":
+            assert time.monotonic() < deadline, _task_states(s, run)
+            time.sleep(0.5)
+        with psycopg.connect(admin, autocommit=True) as conn:  # … and is back
+            conn.execute("alter database cei with allow_connections true")
+        assert _wait(s, run)["state"] == "success"
+        assert _task_states(s, run)["start"][1] >= 2  # retried
+        assert _Hook.received == []  # a retried night that succeeds raises no alert
+
+        run = _trigger(s, landing, second)
+        assert _wait(s, run)["state"] == "failed"
+        states = _task_states(s, run)
+        assert states["gate_feeds"] == ("failed", 1)  # not retried: it would fail the same way
+        assert states["build"][0] == "upstream_failed"
+        time.sleep(2)
+        assert len(_Hook.received) == 1, _Hook.received
+        alert = _Hook.received[0]
+        assert (alert["task"], alert["airflow_run_id"], alert["dag_id"]) == ("gate_feeds", run, "cei_nightly")
+        assert isinstance(alert["cei_run"], int) and "unknown_region" in alert["reason"]
+        assert "\n" not in alert["reason"] and alert["log_url"].startswith(airflow_service.api_url(s))
+        assert cli.main(["status"]) == 0
+        shown = capsys.readouterr().out.split("Alerts (failed nights)")[1]
+        assert "gate_feeds" in shown and "HTTP 204" in shown
+    finally:
+        cli.main(["airflow", "stop"])
+        warehouse.stop_embedded(s)
+        hook.shutdown()

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean lock
+.PHONY: install demo test lint bench clean lock airflow
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ lock:
 
 demo: install
 	$(BIN)/cei demo
+
+# Airflow as a service (README): scheduler, UI and API on 127.0.0.1:8080
+airflow: install
+	$(BIN)/cei airflow start
 
 test: install
 	$(BIN)/ruff check plugins dags tests

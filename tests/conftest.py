@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
@@ -67,3 +70,31 @@ def warehouse_url(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield url
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+
+class Chromium(NamedTuple):
+    path: str
+    args: list[str]  # headless, and no calls home: this machine's network is closed
+    artifacts: Path  # where screenshots and renderings people look at are kept (git-ignored)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Chromium:
+    """Debian's chromium, installed with apt-get where it is missing; the test skips, saying why,
+    where it cannot be installed."""
+    path = shutil.which("chromium")
+    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
+        for command in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
+                        ["apt-get", "install", "-y", "-q", "chromium"]):
+            done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+            if command[1] == "install" and done.returncode == 0:
+                break
+        path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed and could not be (apt-get install chromium, as root)")
+    artifacts = Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    return Chromium(path, args, artifacts)

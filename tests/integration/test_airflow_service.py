@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import quote
 
 import psutil
 import psycopg
@@ -62,7 +63,33 @@ def _family(pids: list[int]) -> set[psutil.Process]:
     return out
 
 
-def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monkeypatch, capsys):
+def _ui_shows_the_run(s: settings.Settings, chromium, password: str, run_id: str) -> str:
+    """Log in to the UI in headless Chromium, open the DAG's grid and the run; the page's text
+    (a screenshot of each is kept in tests/artifacts/)."""
+    from playwright.sync_api import sync_playwright
+
+    base = airflow_service.api_url(s)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium.path, args=chromium.args)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(base + "/")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", password)
+            page.keyboard.press("Enter")
+            page.wait_for_url(base + "/")
+            page.goto(f"{base}/dags/cei_nightly")
+            page.get_by_text("finish").first.wait_for()
+            page.screenshot(path=chromium.artifacts / "airflow-ui-dag.png")
+            page.goto(f"{base}/dags/cei_nightly/runs/{quote(run_id)}")
+            page.get_by_text("8 Task Instances").wait_for()
+            page.screenshot(path=chromium.artifacts / "airflow-ui-run.png")
+            return page.inner_text("body")
+        finally:
+            browser.close()
+
+
+def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monkeypatch, capsys, chromium):
     landing = tmp_path / "landing"
     synthetic.generate(landing, scale=300, days=2, defect_rate=0.01)
     day = sorted(p.name for p in (landing / "hotline").iterdir())[0]
@@ -112,6 +139,11 @@ def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monke
         assert _snapshot(service_url) == reference
         for export in (tmp_path / "reference-exports").glob("*.csv"):
             assert (tmp_path / "service-exports" / export.name).read_bytes() == export.read_bytes()
+
+        shown = _ui_shows_the_run(s, chromium, password, run["dag_run_id"])
+        rows = [line.strip() for line in shown.splitlines() if line.strip()]
+        for task in ("start", "ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "finish"):
+            assert rows[rows.index(task, rows.index("8 Task Instances")) + 1].split("\t")[0] == "Success", task
     finally:
         family = _family(pids)
         assert cli.main(["airflow", "stop"]) == 0

@@ -3,6 +3,10 @@
 
 For one delivery date (or, when triggered with `delivery_dates`, several in order):
 
+0. **wait_for_landing** — a scheduled night waits, without holding a worker slot, while a file of
+   its delivery is still being written (temporary name, or modified in the last
+   `CEI_LANDING_SETTLE_S` seconds in a folder without `_SUCCESS`), until the cut-off
+   `CEI_LANDING_CUTOFF` (06:00); then goes ahead and records what was missing (`cei status`);
 1. **start** — opens a run in `meta.pipeline_runs` (as-of = last delivery date 23:59:59 local);
 2. **ingest** — loads every file of the four feeds from `<landing>/<feed>/<YYYY-MM-DD>/`
    into `raw`, bad rows into `quarantine`, every file and count into the `meta.load_files` ledger;
@@ -47,8 +51,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, PokeReturnValue, dag, get_current_context, task
 
 from cei import settings
 from cei.nightly import NightFailed
@@ -82,18 +85,19 @@ SETTINGS = settings.load()  # environment variables only: nothing heavy at parse
     },
 )
 def cei_nightly():
+    @task.sensor(poke_interval=60, mode="reschedule", timeout=timedelta(hours=20))
+    def wait_for_landing() -> PokeReturnValue:
+        from cei import nightly
+
+        return nightly.poke_landing(get_current_context())
+
     @task
-    def start() -> int:
+    def start(landing_note: str | None) -> int:
         from cei import nightly, pipeline
 
         ctx = get_current_context()
-        params = ctx["params"]
-        triggered_at = ctx.get("logical_date") or pendulum.now(LOCAL_TZ)
-        dates = params["delivery_dates"] or [
-            (triggered_at.in_timezone(LOCAL_TZ).date() - pendulum.duration(days=1)).isoformat()
-        ]
-        landing = params["landing"] or str(settings.load().landing)
-        return nightly.run_step(pipeline.start, landing, dates, ctx["run_id"])
+        landing, dates = nightly.night(ctx)
+        return nightly.run_step(pipeline.start, landing, dates, ctx["run_id"], landing_note)
 
     @task
     def ingest(cei_run: int) -> dict:
@@ -140,7 +144,7 @@ def cei_nightly():
     # `cei_run` is the warehouse's run id (meta.pipeline_runs); Airflow reserves `run_id`.
     # Every task depends on the one before (default trigger rule all_success): a failed gate
     # leaves everything after it unrun.
-    cei_run = start()
+    cei_run = start(wait_for_landing())
     loaded = ingest(cei_run)
     gated = gate_feeds(cei_run)
     built = build(cei_run)

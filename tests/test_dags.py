@@ -43,7 +43,8 @@ def test_nightly_schedule_and_flow(dagbag):
     assert dag.timetable.expression == "0 2 * * *"
     assert str(dag.timetable.timezone) == "Asia/Shanghai"
     assert dag.max_active_runs == 1
-    order = ["start", "ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "finish"]
+    order = ["wait_for_landing", "start", "ingest", "gate_feeds", "build", "gate_marts", "publish", "export",
+             "finish"]
     for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     # Write–audit–publish: nothing after a gate runs unless everything before it succeeded, and
@@ -52,7 +53,10 @@ def test_nightly_schedule_and_flow(dagbag):
     assert dag.get_task("publish").upstream_task_ids == {"start", "gate_marts"}  # start: the run id
     assert dag.get_task("gate_marts").upstream_task_ids == {"start", "build"}
     # a DAG with a cycle cannot be built by the DagBag at all; topological order must exist
-    assert next(t.task_id for t in dag.topological_sort()) == "start"
+    assert next(t.task_id for t in dag.topological_sort()) == "wait_for_landing"
+    # the sensor waits in reschedule mode: no worker slot held while a delivery is written
+    sensor = dag.get_task("wait_for_landing")
+    assert sensor.mode == "reschedule" and sensor.poke_interval <= 300
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

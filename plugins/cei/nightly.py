@@ -1,5 +1,14 @@
-"""What the nightly DAG's tasks run, as Airflow needs it: the pipeline's steps with their failures
-sorted for Airflow's retries, and the notifier that alerts on a failed night.
+"""What the nightly DAG's tasks run, as Airflow needs it: which night a run is, whether its
+delivery is complete, the pipeline's steps with their failures sorted for Airflow's retries, and
+the notifier that alerts on a failed night.
+
+- A scheduled run at 02:00 on day D+1 processes delivery date D from CEI_LANDING; a triggered
+  run (UI, REST API, `cei run`) the `landing` and `delivery_dates` of its conf.
+- `poke_landing`, the sensor before `start`: a scheduled night waits (reschedule mode: no worker
+  slot held) while a file of its delivery is still being written (cei.landing), until the
+  cut-off `CEI_LANDING_CUTOFF` (06:00 local on the run's day); then it goes ahead with what is
+  there. Its note — feeds without files, files still being written — is kept with the run
+  (`meta.pipeline_runs.landing_note`, `cei status`). A triggered night does not wait.
 
 - A lost or refused warehouse connection (`WarehouseError`: a server restarting, a terminated
   session) is transient: the task fails and Airflow retries it with back-off (the DAG's
@@ -19,18 +28,51 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseNotifier
+from airflow.sdk import BaseNotifier, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
+from cei import landing
 from cei import settings as cfg
 from cei.errors import CeiError, WarehouseError
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT_S = 10
+
+
+def night(context: Any) -> tuple[str, list[str]]:
+    """The landing folder and delivery dates of a run: its conf, else CEI_LANDING and the day
+    before the run's (local) date."""
+    params = context["params"]
+    run_day = (context.get("logical_date") or datetime.now(cfg.LOCAL_TZ)).astimezone(cfg.LOCAL_TZ).date()
+    dates = params["delivery_dates"] or [(run_day - timedelta(days=1)).isoformat()]
+    return params["landing"] or str(cfg.load().landing), dates
+
+
+def poke_landing(context: Any) -> PokeReturnValue:
+    """Done when no file of the night's delivery is still being written, or at the cut-off; the
+    note on what is missing is the sensor's XCom value (see the module's docstring)."""
+    s = cfg.load()
+    folder, dates = night(context)
+    now = datetime.now(cfg.LOCAL_TZ)
+    scheduled = str(context["dag_run"].run_type).lower().endswith("scheduled")
+    found = landing.deliveries(Path(folder), [date.fromisoformat(d) for d in dates], now,
+                               s.landing_settle_s if scheduled else 0)
+    note = landing.summary(found)
+    if scheduled and any(d.writing for d in found):
+        cutoff = datetime.combine(context["logical_date"].astimezone(cfg.LOCAL_TZ).date(), s.landing_cutoff,
+                                  cfg.LOCAL_TZ)
+        if now < cutoff:
+            log.info("waiting for the delivery (until %s): %s", cutoff.strftime("%H:%M"), note)
+            return PokeReturnValue(is_done=False)
+        note = f"went ahead at the cut-off {cutoff:%H:%M}: {note}"
+    if note:
+        log.warning("landing: %s", note)
+    return PokeReturnValue(is_done=True, xcom_value=note)
 
 
 def run_step(step: Callable[..., Any], *args: Any) -> Any:

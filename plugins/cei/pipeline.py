@@ -94,7 +94,9 @@ def _step(run_id: int, name: str) -> Iterator[None]:
         raise error from exc
 
 
-def start(landing: str, delivery_dates: list[str], airflow_run_id: str | None = None) -> int:
+def start(landing: str, delivery_dates: list[str], airflow_run_id: str | None = None,
+          landing_note: str | None = None) -> int:
+    """Open a run; `landing_note`: what the landing sensor found missing or unfinished."""
     root = Path(landing)
     if not root.is_dir():
         raise CeiError(f"landing folder {landing} does not exist")
@@ -104,9 +106,9 @@ def start(landing: str, delivery_dates: list[str], airflow_run_id: str | None = 
     with warehouse.connect(autocommit=True) as conn:
         warehouse.ensure_schema(conn)
         return conn.execute(
-            "insert into meta.pipeline_runs (landing, delivery_dates, as_of, airflow_run_id)"
-            " values (%s, %s, %s, %s) returning run_id",
-            (str(root.resolve()), dates, as_of(dates[-1]), airflow_run_id),
+            "insert into meta.pipeline_runs (landing, delivery_dates, as_of, airflow_run_id, landing_note)"
+            " values (%s, %s, %s, %s, %s) returning run_id",
+            (str(root.resolve()), dates, as_of(dates[-1]), airflow_run_id, landing_note),
         ).fetchone()[0]
 
 

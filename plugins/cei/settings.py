@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -55,6 +56,10 @@ class Settings:
     task_retries: int
     retry_delay_s: int
     alert_webhook: str | None
+    # When a scheduled night stops waiting for deliveries still being written (local time), and
+    # how long a file must be unmodified to count as written (cei.landing).
+    landing_cutoff: time
+    landing_settle_s: int
 
     @property
     def embedded(self) -> bool:
@@ -107,4 +112,6 @@ def load() -> Settings:
         task_retries=_int("CEI_TASK_RETRIES", 3),
         retry_delay_s=_int("CEI_RETRY_DELAY_S", 60),
         alert_webhook=os.environ.get("CEI_ALERT_WEBHOOK") or None,
+        landing_cutoff=time.fromisoformat(os.environ.get("CEI_LANDING_CUTOFF", "06:00")),
+        landing_settle_s=_int("CEI_LANDING_SETTLE_S", 120),
     )

@@ -34,7 +34,8 @@ def run_row(conn: psycopg.Connection, *, airflow_run_id: str | None = None) -> t
 def recent_runs(conn: psycopg.Connection, limit: int) -> str:
     rows = conn.execute(
         "select run_id, status, array_to_string(delivery_dates, ' '), to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),"
-        " round(extract(epoch from finished_at - started_at)::numeric, 1), left(message, 120)"
+        " round(extract(epoch from finished_at - started_at)::numeric, 1),"
+        " left(concat_ws('; ', message, 'landing: ' || landing_note), 160)"
         " from meta.pipeline_runs order by run_id desc limit %s",
         (limit,),
     ).fetchall()

@@ -281,6 +281,9 @@ create table if not exists meta.pipeline_runs (
     as_of           timestamptz not null,  -- last delivery date, 23:59:59 local (indicators.md)
     message         text
 );
+-- What the landing sensor found when the night started: feeds without files, files still being
+-- written at the cut-off (cei.landing); null when every feed delivered, complete.
+alter table meta.pipeline_runs add column if not exists landing_note text;
 create table if not exists meta.load_files (
     file_id           bigserial primary key,
     run_id            bigint not null references meta.pipeline_runs,

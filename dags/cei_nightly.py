@@ -8,10 +8,12 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
    `CEI_LANDING_SETTLE_S` seconds in a folder without `_SUCCESS`), until the cut-off
    `CEI_LANDING_CUTOFF` (06:00); then goes ahead and records what was missing (`cei status`);
 1. **start** — opens a run in `meta.pipeline_runs` (as-of = last delivery date 23:59:59 local);
-2. **ingest** — loads every file of the four feeds from `<landing>/<feed>/<YYYY-MM-DD>/`
-   into `raw`, bad rows into `quarantine`, every file and count into the `meta.load_files` ledger;
-3. **gate_feeds** — Great Expectations suites `expectations/raw_<feed>.json` on the batches just
-   loaded (rows, ledger shares, volume against the trailing 7 nights), inside PostgreSQL;
+2. **ingest**, one task per feed — loads every file of the feed from
+   `<landing>/<feed>/<YYYY-MM-DD>/` into `raw`, bad rows into `quarantine`, every file and count
+   into the `meta.load_files` ledger; the feeds load side by side;
+3. **gate_feeds**, one task per feed — Great Expectations suites `expectations/raw_<feed>.json`
+   on the batches just loaded (rows, ledger shares, volume against the trailing 7 nights), inside
+   PostgreSQL;
 4. **build** — `dbt build` (seeds, models, tests) with the marts written into the build schema
    `marts__build`: nothing analysts read changes yet;
 5. **gate_marts** — Great Expectations suites `expectations/marts.<table>.json` on `marts__build`
@@ -100,16 +102,16 @@ def cei_nightly():
         return nightly.run_step(pipeline.start, landing, dates, ctx["run_id"], landing_note)
 
     @task
-    def ingest(cei_run: int) -> dict:
+    def ingest(cei_run: int, feed: str) -> dict:
         from cei import nightly, pipeline
 
-        return nightly.run_step(pipeline.ingest, cei_run)
+        return nightly.run_step(pipeline.ingest, cei_run, feed)
 
     @task
-    def gate_feeds(cei_run: int) -> dict:
+    def gate_feeds(cei_run: int, feed: str) -> dict:
         from cei import nightly, pipeline
 
-        return nightly.run_step(pipeline.gate_feeds, cei_run)
+        return nightly.run_step(pipeline.gate_feeds, cei_run, feed)
 
     @task
     def build(cei_run: int) -> dict:
@@ -145,8 +147,10 @@ def cei_nightly():
     # Every task depends on the one before (default trigger rule all_success): a failed gate
     # leaves everything after it unrun.
     cei_run = start(wait_for_landing())
-    loaded = ingest(cei_run)
-    gated = gate_feeds(cei_run)
+    # one task per feed (dynamic task mapping): the feeds load and are gated side by side, on
+    # as many workers as there are (CeleryExecutor)
+    loaded = ingest.partial(cei_run=cei_run).expand(feed=list(settings.FEED_NAMES))
+    gated = gate_feeds.partial(cei_run=cei_run).expand(feed=list(settings.FEED_NAMES))
     built = build(cei_run)
     audited = gate_marts(cei_run)
     published = publish(cei_run)

@@ -1,8 +1,10 @@
 """Airflow as the service that runs the nights: `cei airflow start | status | stop`.
 
 `start` runs Airflow 3's components — the API server (REST API and UI), the scheduler, the DAG
-processor and the triggerer — each as its own background process with the LocalExecutor. Their
-Airflow home is
+processor and the triggerer — each as its own background process with the LocalExecutor, or with
+`CEI_AIRFLOW_EXECUTOR=celery` the CeleryExecutor on `CEI_CELERY_BROKER_URL` (Redis), whose
+workers `cei airflow worker` starts (as many as wanted, here or on other machines sharing the
+landing folder and `CEI_HOME`). Their Airflow home is
 `CEI_HOME/airflow-service` (`cei run` keeps its own SQLite home for one-off runs through
 `dag.test()`); their metadata live in PostgreSQL: a database `airflow` on the embedded server, or
 `CEI_AIRFLOW_DATABASE_URL`. Every component inherits the caller's environment (the platform's
@@ -21,6 +23,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,7 +43,8 @@ from cei.errors import CeiError
 
 USERNAME = "admin"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-EXECUTORS = {"local": "LocalExecutor"}
+EXECUTORS = {"local": "LocalExecutor",  # core's alias; the provider's executor by its path
+             "celery": "airflow.providers.celery.executors.celery_executor.CeleryExecutor"}
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 60
 
@@ -124,8 +128,37 @@ def service_env(s: cfg.Settings, paths: Paths) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": keys["secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(paths.logs / "tasks"),
+        # a task instance names the worker that ran it (`cei airflow worker --name`)
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "cei.airflow_service.hostname",
     }
+    if s.airflow_executor == "celery":
+        if not s.celery_broker_url:
+            raise CeiError("CEI_AIRFLOW_EXECUTOR=celery needs CEI_CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0")
+        _check_broker(s.celery_broker_url)
+        env["AIRFLOW__CELERY__BROKER_URL"] = s.celery_broker_url
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = "db+" + db
+        # solo, not prefork: a prefork child is a daemon, and a task forked from one may not start
+        # processes of its own (ingest parses files in worker processes); not threads either: the
+        # task supervisor needs signals, which only the main thread has. One task at a time per
+        # worker: start as many workers as tasks should run side by side.
+        env["AIRFLOW__CELERY__POOL"] = "solo"
     return env
+
+
+def _check_broker(url: str) -> None:
+    """The broker answers on its address, else one line saying which (before anything starts)."""
+    p = urlparse(url)
+    try:
+        socket.create_connection((p.hostname or "127.0.0.1", p.port or 6379), timeout=5).close()
+    except OSError as exc:
+        raise CeiError(f"the Celery broker at {p.hostname}:{p.port or 6379} does not answer ({exc.strerror or exc});"
+                       " start Redis or set CEI_CELERY_BROKER_URL") from None
+
+
+def hostname() -> str:
+    """Airflow's hostname_callable: the machine, and the worker's name when a worker runs the task."""
+    name = os.environ.get("CEI_AIRFLOW_WORKER")
+    return f"{socket.getfqdn()}/{name}" if name else socket.getfqdn()
 
 
 def _airflow(*args: str) -> list[str]:
@@ -140,7 +173,7 @@ def _command(name: str, s: cfg.Settings) -> list[str]:
         "scheduler": _airflow("scheduler", "--skip-serve-logs"),
         "dag-processor": _airflow("dag-processor"),
         "triggerer": _airflow("triggerer", "--skip-serve-logs"),
-    }[name]
+    }.get(name) or _airflow("celery", "worker", "--skip-serve-logs", "--celery-hostname", f"{name}@%h")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -177,6 +210,8 @@ def _write_state(paths: Paths, components: list[Component]) -> None:
 
 def _spawn(name: str, s: cfg.Settings, env: dict[str, str], paths: Paths) -> Component:
     paths.logs.mkdir(parents=True, exist_ok=True)
+    if name not in COMPONENTS:  # a Celery worker
+        env = {**env, "CEI_AIRFLOW_WORKER": name}
     with (paths.logs / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(_command(name, s), env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -304,6 +339,23 @@ def start(s: cfg.Settings | None = None) -> Started:
     return Started(components, pw[USERNAME] if created else None, paths.passwords, _next_run(dag))
 
 
+def worker(name: str, s: cfg.Settings | None = None) -> Component:
+    """Start a Celery worker called `name` (recorded with the service's components, so `stop`
+    stops it); refused unless the service runs with the CeleryExecutor."""
+    s = s or cfg.load()
+    paths = Paths(s.airflow_service_home)
+    if s.airflow_executor != "celery":
+        raise CeiError("workers are for CEI_AIRFLOW_EXECUTOR=celery; the LocalExecutor runs tasks itself")
+    components = [c for c in _read_state(paths) if c.running]
+    if not components:
+        raise CeiError("Airflow is not running: cei airflow start first")
+    if any(c.name == name for c in components):
+        raise CeiError(f"a worker called {name} is already running")
+    started = _spawn(name, s, service_env(s, paths), paths)
+    _write_state(paths, [*components, started])
+    return started
+
+
 def _next_run(dag: dict) -> str | None:
     when = dag.get("next_dagrun_run_after")
     if not when:
@@ -324,7 +376,7 @@ def status(s: cfg.Settings | None = None) -> dict:
             next_run = None
     return {
         "components": {c.name: {"pid": c.pid, "state": "running" if c.running else "stopped"} for c in components},
-        "executor": EXECUTORS.get(s.airflow_executor, s.airflow_executor),
+        "executor": EXECUTORS.get(s.airflow_executor, s.airflow_executor).rsplit(".", 1)[-1],
         "api_url": api_url(s),
         "username": USERNAME,
         "password_file": str(paths.passwords),

@@ -230,6 +230,9 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         else:
             print(f"admin password: in {started.password_file}")
         print(f"next scheduled run: {started.next_run or 'none'}")
+    elif args.action == "worker":
+        started = airflow_service.worker(args.name)
+        print(f"Celery worker {started.name}: pid {started.pid}")
     elif args.action == "status":
         state = airflow_service.status()
         if args.json:
@@ -323,9 +326,10 @@ def parser() -> argparse.ArgumentParser:
     ca_sub.add_parser("status", help="each year's source, weekdays off and make-up days; provisional years")
     ca.set_defaults(func=cmd_calendar)
 
-    af = sub.add_parser("airflow", help="Airflow as a service: start, status, stop")
-    af.add_argument("action", choices=["start", "status", "stop"])
+    af = sub.add_parser("airflow", help="Airflow as a service: start, status, stop; worker (Celery)")
+    af.add_argument("action", choices=["start", "status", "stop", "worker"])
     af.add_argument("--json", action="store_true", help="status as one JSON object")
+    af.add_argument("--name", default="worker1", help="the Celery worker's name (worker)")
     af.set_defaults(func=cmd_airflow)
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")

@@ -60,10 +60,11 @@ def delivery_dates_present(landing: Path) -> list[date]:
 
 @contextmanager
 def _step(run_id: int, name: str) -> Iterator[None]:
-    # A retried step resumes its run: the failure an earlier try recorded no longer stands.
+    # A retried step resumes its run: the failure its earlier try recorded no longer stands (a
+    # failure of another step, say another feed's gate, does).
     with warehouse.connect(autocommit=True) as conn:
         conn.execute("update meta.pipeline_runs set status = 'running', finished_at = null, message = null"
-                     " where run_id = %s and status = 'failed'", (run_id,))
+                     " where run_id = %s and status = 'failed' and starts_with(message, %s)", (run_id, f"{name}: "))
     try:
         yield
     except Exception as exc:
@@ -119,16 +120,19 @@ def _run(conn, run_id: int) -> tuple[Path, list[date], datetime]:
     return Path(landing), dates, run_as_of
 
 
-def ingest(run_id: int) -> dict:
-    """Every file of every feed for the run's delivery dates, in date order."""
+def ingest(run_id: int, feed: str | None = None) -> dict:
+    """Every file of every feed (or of `feed` only: the nightly DAG loads the feeds side by side,
+    each with its own spool folder) for the run's delivery dates, in date order."""
     s = cfg.load()
-    with _step(run_id, "ingest"), warehouse.connect(s, autocommit=True) as conn:
+    feeds = [FEEDS[feed]] if feed else list(FEEDS.values())
+    name = f"ingest {feed}" if feed else "ingest"
+    with _step(run_id, name), warehouse.connect(s, autocommit=True) as conn:
         landing, dates, _ = _run(conn, run_id)
         ctx = RowContext(reference.valid_region_codes(), pii.resolve_secret(s))
-        files = [(feed, day, path) for day in dates for feed in FEEDS.values()
-                 for path in delivery_files(landing, feed, day)]
-        with warehouse.exclusive(conn, "ingest"):
-            results = ingest_files(conn, run_id, landing, files, ctx, s)
+        files = [(f, day, path) for day in dates for f in feeds for path in delivery_files(landing, f, day)]
+        with warehouse.exclusive(conn, name, feed=feed):
+            results = ingest_files(conn, run_id, landing, files, ctx, s,
+                                   spool=s.spool_dir / feed if feed else None)
         return summarise_files(results)
 
 
@@ -149,18 +153,20 @@ def summarise_files(results: list[FileResult]) -> dict:
     }
 
 
-def gate_feeds(run_id: int) -> dict:
-    """Great Expectations on every loaded batch no gate has passed yet: this run's, and any an
-    earlier run loaded but failed to gate. Any critical failure stops the run."""
+def gate_feeds(run_id: int, feed: str | None = None) -> dict:
+    """Great Expectations on every loaded batch (of every feed, or of `feed`) no gate has passed
+    yet: this run's, and any an earlier run loaded but failed to gate. Any critical failure stops
+    the run."""
     from cei import quality  # GX is heavy: imported only when the gate runs
 
     s = cfg.load()
-    with _step(run_id, "gate_feeds"):
+    with _step(run_id, f"gate_feeds {feed}" if feed else "gate_feeds"):
         url = warehouse.database_url(s)
         with warehouse.connect(s) as conn:
             loaded = conn.execute(
                 "select feed, array_agg(file_id order by file_id) from meta.load_files"
-                " where status = 'loaded' and gated_run is null group by feed",
+                " where status = 'loaded' and gated_run is null and (%s::text is null or feed = %s) group by feed",
+                (feed, feed),
             ).fetchall()
         summaries, failures = {}, []
         for feed, file_ids in loaded:

@@ -51,6 +51,7 @@ class Settings:
     airflow_executor: str
     airflow_host: str
     airflow_port: int
+    celery_broker_url: str | None  # with airflow_executor = celery, e.g. redis://127.0.0.1:6379/0
     # The nightly DAG: retries of a transient warehouse failure (the first after retry_delay_s,
     # then doubling), and where a failed night's alert is POSTed (cei.nightly).
     task_retries: int
@@ -109,6 +110,7 @@ def load() -> Settings:
         airflow_executor=os.environ.get("CEI_AIRFLOW_EXECUTOR", "local").strip().lower(),
         airflow_host=os.environ.get("CEI_AIRFLOW_HOST", "127.0.0.1"),
         airflow_port=_int("CEI_AIRFLOW_PORT", 8080),
+        celery_broker_url=os.environ.get("CEI_CELERY_BROKER_URL") or None,
         task_retries=_int("CEI_TASK_RETRIES", 3),
         retry_delay_s=_int("CEI_RETRY_DELAY_S", 60),
         alert_webhook=os.environ.get("CEI_ALERT_WEBHOOK") or None,

@@ -198,22 +198,36 @@ def libpq_params(url: str) -> dict[str, str]:
     }
 
 
+_RUN_LOCK = 0x0CE1  # one advisory lock for every step that writes
+
+
 @contextmanager
-def exclusive(conn: psycopg.Connection, what: str) -> Iterator[None]:
-    """Hold the warehouse's run lock for `what`; a second holder is refused, never interleaved."""
-    key = 0x0CE1  # one advisory lock for every step that writes
-    if not conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-        raise RunLocked(f"another cei run is writing to the warehouse; {what} refused (try again when it ends)")
+def exclusive(conn: psycopg.Connection, what: str, feed: str | None = None) -> Iterator[None]:
+    """Hold the warehouse's run lock for `what`; a second holder is refused, never interleaved.
+
+    With `feed` (one feed's ingest): the run lock shared — the feeds of a night load side by side,
+    while a build, a publication or an export still excludes them all — and that feed's own lock
+    exclusive."""
+    locks = ([("pg_try_advisory_lock_shared(%s)", "pg_advisory_unlock_shared(%s)", (_RUN_LOCK,)),
+              ("pg_try_advisory_lock(%s, %s)", "pg_advisory_unlock(%s, %s)", (_RUN_LOCK, list(FEEDS).index(feed)))]
+             if feed else [("pg_try_advisory_lock(%s)", "pg_advisory_unlock(%s)", (_RUN_LOCK,))])
+    held: list[tuple[str, tuple]] = []
     try:
+        for take, release, args in locks:
+            if not conn.execute(f"select {take}", args).fetchone()[0]:
+                raise RunLocked(
+                    f"another cei run is writing to the warehouse; {what} refused (try again when it ends)")
+            held.append((release, args))
         yield
     finally:
-        try:
-            conn.execute("select pg_advisory_unlock(%s)", (key,))
-        except psycopg.OperationalError:
-            # The session ended (server restart, terminated backend) and its lock with it; the
-            # error that ended the step, if any, is the one to report.
-            if not conn.broken:
-                raise
+        for release, args in reversed(held):
+            try:
+                conn.execute(f"select {release}", args)
+            except psycopg.OperationalError:
+                # The session ended (server restart, terminated backend) and its lock with it;
+                # the error that ended the step, if any, is the one to report.
+                if not conn.broken:
+                    raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import socket
 import threading
@@ -15,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import psutil
 import psycopg
@@ -37,9 +38,21 @@ def _free_port() -> int:
 
 
 def _snapshot(url: str) -> dict[str, tuple]:
+    """Count and digest of each compared table; a row's load file by name, not by id (the service
+    loads the feeds side by side, so the ids are given in another order)."""
+    out = {}
     with psycopg.connect(url) as conn:
-        return {t: conn.execute(f"select count(*), md5(string_agg(t::text, '|' order by t::text)) from {t} t"
-                                ).fetchone() for t in COMPARED}
+        for t in COMPARED:
+            schema, table = t.split(".")
+            lineage = conn.execute(
+                "select count(*) from information_schema.columns where table_schema = %s and table_name = %s"
+                " and column_name = 'load_file_id'", (schema, table)).fetchone()[0]
+            row = ("to_jsonb(t) - 'load_file_id' || jsonb_build_object('file', f.feed || '/' || f.file_name)"
+                   if lineage else "to_jsonb(t)")
+            join = "join meta.load_files f on f.file_id = t.load_file_id" if lineage else ""
+            out[t] = conn.execute(f"select count(*), md5(string_agg(r::text, '|' order by r::text))"
+                                  f" from (select {row} as r from {t} t {join}) rows").fetchone()
+    return out
 
 
 def _wait(s: settings.Settings, run_id: str, timeout: float = 600) -> dict:
@@ -63,7 +76,7 @@ def _family(pids: list[int]) -> set[psutil.Process]:
     return out
 
 
-def _ui_shows_the_run(s: settings.Settings, chromium, password: str, run_id: str, tasks: list[str]) -> str:
+def _ui_shows_the_run(s: settings.Settings, chromium, password: str, run_id: str, instances: int) -> str:
     """Log in to the UI in headless Chromium, open the DAG's grid and the run; the page's text
     (a screenshot of each is kept in tests/artifacts/)."""
     from playwright.sync_api import sync_playwright
@@ -82,7 +95,7 @@ def _ui_shows_the_run(s: settings.Settings, chromium, password: str, run_id: str
             page.get_by_text("finish").first.wait_for()
             page.screenshot(path=chromium.artifacts / "airflow-ui-dag.png")
             page.goto(f"{base}/dags/cei_nightly/runs/{quote(run_id)}")
-            page.get_by_text(f"{len(tasks)} Task Instances").wait_for()
+            page.get_by_text(f"{instances} Task Instances").wait_for()
             page.screenshot(path=chromium.artifacts / "airflow-ui-run.png")
             return page.inner_text("body")
         finally:
@@ -140,12 +153,12 @@ def test_the_service_runs_a_night_as_cei_run_does(warehouse_url, tmp_path, monke
         for export in (tmp_path / "reference-exports").glob("*.csv"):
             assert (tmp_path / "service-exports" / export.name).read_bytes() == export.read_bytes()
 
-        tasks = [t["task_id"] for t in airflow_service.api(s, "GET", "/api/v2/dags/cei_nightly/tasks")["tasks"]]
-        shown = _ui_shows_the_run(s, chromium, password, run["dag_run_id"], tasks)
-        rows = [line.strip() for line in shown.splitlines() if line.strip()]
-        listed = rows.index(f"{len(tasks)} Task Instances")
-        for task in tasks:
-            assert rows[rows.index(task, listed) + 1].split("\t")[0] == "Success", task
+        tis = airflow_service.api(s, "GET", f"/api/v2/dags/cei_nightly/dagRuns/{run['dag_run_id']}/taskInstances")
+        tasks = {t["task_id"] for t in tis["task_instances"]}
+        shown = _ui_shows_the_run(s, chromium, password, run["dag_run_id"], len(tis["task_instances"]))
+        table = shown.split(f"{len(tis['task_instances'])} Task Instances", 1)[1]
+        assert table.count("Success") == len(tis["task_instances"]) and "Failed" not in table
+        assert all(task in table for task in tasks), tasks
     finally:
         family = _family(pids)
         assert cli.main(["airflow", "stop"]) == 0
@@ -170,8 +183,10 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
 
 def _task_states(s: settings.Settings, run_id: str) -> dict[str, tuple[str, int]]:
+    """Task (a mapped one as `task[i]`) → (state, try number)."""
     tis = airflow_service.api(s, "GET", f"/api/v2/dags/cei_nightly/dagRuns/{run_id}/taskInstances")
-    return {t["task_id"]: (t["state"], t["try_number"]) for t in tis["task_instances"]}
+    return {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): (t["state"], t["try_number"])
+            for t in tis["task_instances"]}
 
 
 def _trigger(s: settings.Settings, landing: Path, day: str) -> str:
@@ -217,7 +232,8 @@ def test_a_transient_failure_is_retried_and_a_failed_gate_alerts_once(tmp_path, 
         run = _trigger(s, landing, second)
         assert _wait(s, run)["state"] == "failed"
         states = _task_states(s, run)
-        assert states["gate_feeds"] == ("failed", 1)  # not retried: it would fail the same way
+        assert states["gate_feeds[0]"] == ("failed", 1)  # hotline's; not retried: it would fail the same way
+        assert states["gate_feeds[1]"][0] == "success"  # odr's
         assert states["build"][0] == "upstream_failed"
         time.sleep(2)
         assert len(_Hook.received) == 1, _Hook.received
@@ -232,3 +248,54 @@ def test_a_transient_failure_is_retried_and_a_failed_gate_alerts_once(tmp_path, 
         cli.main(["airflow", "stop"])
         warehouse.stop_embedded(s)
         hook.shutdown()
+
+
+def _broker() -> str | None:
+    """CEI_CELERY_BROKER_URL, else the Redis on 127.0.0.1:6379 (database 15, kept apart) if it
+    answers; None where no broker answers."""
+    url = os.environ.get("CEI_CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
+    p = urlparse(url)
+    try:
+        socket.create_connection((p.hostname, p.port or 6379), timeout=3).close()
+    except OSError:
+        return None
+    return url
+
+
+def test_celery_workers_share_the_feeds_of_a_night(tmp_path, monkeypatch, capsys):
+    broker = _broker()
+    if broker is None:
+        pytest.skip("no Celery broker answers (CEI_CELERY_BROKER_URL, or Redis on 127.0.0.1:6379): the"
+                    " CeleryExecutor needs one; the embedded default never does")
+    landing = tmp_path / "landing"
+    synthetic.generate(landing, scale=300, days=1, defect_rate=0.0)
+    day = sorted(p.name for p in (landing / "hotline").iterdir())[0]
+    home = tmp_path / "service"
+    monkeypatch.setenv("CEI_HOME", str(home))
+    monkeypatch.delenv("CEI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CEI_AIRFLOW_PORT", str(_free_port()))
+    monkeypatch.setenv("CEI_AIRFLOW_EXECUTOR", "celery")
+    monkeypatch.setenv("CEI_CELERY_BROKER_URL", broker)
+    s = settings.load()
+    try:
+        assert cli.main(["airflow", "start"]) == 0, capsys.readouterr().err
+        for name in ("w1", "w2"):
+            assert cli.main(["airflow", "worker", "--name", name]) == 0, capsys.readouterr().err
+        state = airflow_service.status(s)
+        assert state["executor"] == "CeleryExecutor"
+        assert {n: c["state"] for n, c in state["components"].items()} == dict.fromkeys(
+            [*airflow_service.COMPONENTS, "w1", "w2"], "running")
+        run = _trigger(s, landing, day)
+        assert _wait(s, run)["state"] == "success"
+        tis = airflow_service.api(s, "GET", f"/api/v2/dags/cei_nightly/dagRuns/{run}/taskInstances")
+        feed_tasks = [t for t in tis["task_instances"] if t["task_id"] in ("ingest", "gate_feeds")]
+        assert sorted(t["map_index"] for t in feed_tasks) == [0, 0, 1, 1, 2, 2, 3, 3]
+        workers = {t["hostname"].rsplit("/", 1)[-1] for t in feed_tasks}
+        assert workers == {"w1", "w2"}, [t["hostname"] for t in feed_tasks]
+        with psycopg.connect(warehouse.database_url(s)) as conn:
+            assert conn.execute("select count(distinct feed) from meta.load_files where status = 'loaded'"
+                                ).fetchone()[0] >= 3
+    finally:
+        cli.main(["airflow", "stop"])
+        warehouse.stop_embedded(s)
+    assert "w1" in capsys.readouterr().out

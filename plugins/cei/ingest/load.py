@@ -180,13 +180,17 @@ def ingest_files(
     files: Sequence[tuple[Feed, date, Path]],
     ctx: RowContext,
     s: cfg.Settings,
+    spool: Path | None = None,
 ) -> list[FileResult]:
-    """Every (feed, delivery date, path) in the order given; the caller holds the ingest lock."""
-    reset_spool(s.spool_dir)
+    """Every (feed, delivery date, path) in the order given; the caller holds the ingest lock.
+    `spool`: this ingest's own spool folder (default `s.spool_dir`; one per feed when feeds load
+    side by side)."""
+    spool = spool or s.spool_dir
+    reset_spool(spool)
     plans = [_plan(conn, feed, landing, day, path) for feed, day, path in files]
     to_stage = iter([p for p in plans if p.needs_staging])
     results: list[FileResult] = []
-    with _stagers(ctx, s) as pool:
+    with _stagers(ctx, s, spool) as pool:
         ahead: deque[tuple[_Plan, Future[Staged]]] = deque()
         for plan in plans:
             if plan.earlier:
@@ -324,11 +328,11 @@ def _stage_in_worker(feed_name: str, path: str, delivery_date: date) -> Staged:
 
 
 @contextmanager
-def _stagers(ctx: RowContext, s: cfg.Settings) -> Iterator[ProcessPoolExecutor]:
+def _stagers(ctx: RowContext, s: cfg.Settings, spool: Path) -> Iterator[ProcessPoolExecutor]:
     # spawn: a forked child would inherit the parent's open warehouse connection.
     pool = ProcessPoolExecutor(s.ingest_workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker,
-                               initargs=(os.getpid(), ctx, s.encoding_sample_bytes, s.spool_dir))
+                               initargs=(os.getpid(), ctx, s.encoding_sample_bytes, spool))
     try:
         with _main_not_reimported():
             yield pool

@@ -63,11 +63,15 @@ class LedgerFile:
     HEADERS = ("id", "feed", "delivery", "file", "state", "read", "loaded", "quarantined", "duplicates", "note")
 
 
-def list_files(conn: psycopg.Connection, *, feed: str | None = None, delivery_date: date | None = None,
-               state: str | None = None) -> list[LedgerFile]:
-    """The ledger, a file a row, in file order; filtered by feed, delivery date and state."""
+def _check_feed(feed: str | None) -> None:
     if feed is not None and feed not in FEEDS:
         raise CeiError(f"unknown feed {feed!r}: one of {', '.join(FEEDS)}")
+
+
+def list_files(conn: psycopg.Connection, *, feed: str | None = None, delivery_date: date | None = None,
+               state: str | None = None, file_id: int | None = None) -> list[LedgerFile]:
+    """The ledger, a file a row, in file order; filtered by feed, delivery date, state and id."""
+    _check_feed(feed)
     if state is not None and state not in STATES:
         raise CeiError(f"unknown state {state!r}: one of {', '.join(STATES)}")
     rows = conn.execute(
@@ -78,11 +82,12 @@ def list_files(conn: psycopg.Connection, *, feed: str | None = None, delivery_da
             "      || ' by ' || f.withdrawn_by || ': ' || f.withdrawn_reason else f.reason end"
             " from meta.load_files f"
             " where (%(feed)s::text is null or f.feed = %(feed)s)"
-            " and (%(day)s::date is null or f.delivery_date = %(day)s)) as files (file_id, feed, delivery_date,"
+            " and (%(day)s::date is null or f.delivery_date = %(day)s)"
+            " and (%(id)s::bigint is null or f.file_id = %(id)s)) as files (file_id, feed, delivery_date,"
             " file_name, state, rows_read, rows_loaded, rows_quarantined, rows_duplicate, note)"
             " where %(state)s::text is null or state = %(state)s order by file_id"
         ).format(state=sql.SQL(_STATE)),
-        {"feed": feed, "day": delivery_date, "state": state},
+        {"feed": feed, "day": delivery_date, "state": state, "id": file_id},
     ).fetchall()
     return [LedgerFile(*r) for r in rows]
 
@@ -124,7 +129,7 @@ def withdraw(conn: psycopg.Connection, file_id: int, reason: str, by: str | None
                 sql.Identifier(cfg.RAW, FEEDS[feed].table)),
             (file_id,),
         )
-    return next(f for f in list_files(conn, feed=feed, state="withdrawn") if f.file_id == file_id)
+    return list_files(conn, file_id=file_id)[0]
 
 
 QUARANTINE_HEADERS = ("file_id", "feed", "delivery_date", "file_name", "source_row", "reason_code", "reason_detail",
@@ -136,8 +141,7 @@ def quarantine_csv(conn: psycopg.Connection, delivery_date: date, feed: str | No
     so that Excel opens it as such) and the row count. `original` is the row as delivered, as
     JSON, without personal data: the name is never stored, and the phone's keyed hash is left
     out too (upstream finds the row by file and row number)."""
-    if feed is not None and feed not in FEEDS:
-        raise CeiError(f"unknown feed {feed!r}: one of {', '.join(FEEDS)}")
+    _check_feed(feed)
     rows = conn.execute(
         "select f.file_id, f.feed, f.delivery_date, f.file_name, q.source_row, q.reason_code, q.reason_detail,"
         " q.original from quarantine.quarantined_rows q join meta.load_files f on f.file_id = q.load_file_id"

@@ -59,17 +59,36 @@ def _ensure(conn: psycopg.Connection) -> None:
     conn.execute(DDL)
 
 
-def imported_schedules(conn: psycopg.Connection) -> dict[int, Schedule]:
+@dataclass(frozen=True)
+class Import:
+    """A row of meta.calendar_imports: who imported which file of a year, and when."""
+
+    file_name: str
+    sha256: str
+    imported_by: str
+    imported_at: datetime
+
+
+def imports_in_force(conn: psycopg.Connection) -> dict[int, Import]:
+    """The newest import of each imported year."""
+    return {
+        year: Import(*rest)
+        for year, *rest in conn.execute(
+            "select distinct on (year) year, file_name, sha256, imported_by, imported_at from meta.calendar_imports"
+            " order by year, import_id desc"
+        )
+    }
+
+
+def imported_schedules(conn: psycopg.Connection, imports: dict[int, Import]) -> dict[int, Schedule]:
     """The schedules in force, by year, with the sha256 of the file each came from."""
     days: dict[int, list[ScheduleDay]] = {}
     for day, year, day_type, note in conn.execute(
         f"select calendar_date, year, day_type, note from {SCHEMA}.calendar_schedules order by calendar_date"
     ):
         days.setdefault(year, []).append(ScheduleDay(day, day_type, note))
-    shas = dict(conn.execute(
-        "select distinct on (year) year, sha256 from meta.calendar_imports order by year, import_id desc"
-    ).fetchall())
-    return {year: Schedule(year, tuple(listed), shas.get(year, "")) for year, listed in days.items()}
+    return {year: Schedule(year, tuple(listed), imports[year].sha256 if year in imports else "")
+            for year, listed in days.items()}
 
 
 def _horizon(as_of: datetime | date | None) -> int:
@@ -92,10 +111,8 @@ def refresh_calendar(conn: psycopg.Connection, as_of: datetime | date | None = N
     calendar, never a mix. Idempotent; returns what was written."""
     with conn.transaction():
         _ensure(conn)
-        schedules = imported_schedules(conn)
-        files = dict(conn.execute(
-            "select distinct on (year) year, file_name from meta.calendar_imports order by year, import_id desc"
-        ).fetchall())
+        imports = imports_in_force(conn)
+        schedules = imported_schedules(conn, imports)
         last = max([_horizon(as_of), *schedules])
         days = calendar_days(supported_years()[0], last, schedules)
         described = {
@@ -109,7 +126,7 @@ def refresh_calendar(conn: psycopg.Connection, as_of: datetime | date | None = N
         ) as copy:
             for d in days:
                 year = d.calendar_date.year
-                origin = (f"imported: {files.get(year, '?')} (sha256 {schedules[year].sha256[:12]})"
+                origin = (f"imported: {imports[year].file_name} (sha256 {schedules[year].sha256[:12]})"
                           if d.source == "imported" else described[d.source])
                 copy.write_row((d.calendar_date, d.is_workday, d.is_weekend, d.is_public_holiday,
                                 d.is_makeup_workday, d.holiday_name, d.holiday_name_en, origin, d.source))
@@ -144,10 +161,13 @@ def import_schedule(conn: psycopg.Connection, schedule: Schedule, file_name: str
     refresh_calendar(conn)
 
 
-def year_sources(conn: psycopg.Connection) -> dict[int, Source]:
-    """Year → the source that decided it, as the warehouse's calendar holds it now."""
+def year_sources(conn: psycopg.Connection, first: int = 1, last: int = 9999) -> dict[int, Source]:
+    """Year → the source that decided it, as the warehouse's calendar holds it now (years
+    `first` to `last`)."""
     return dict(conn.execute(
-        f"select extract(year from calendar_date)::int, min(year_source) from {SCHEMA}.{TABLE} group by 1 order by 1"
+        f"select extract(year from calendar_date)::int, min(year_source) from {SCHEMA}.{TABLE}"
+        " where calendar_date between %s and %s group by 1 order by 1",
+        (date(first, 1, 1), date(last, 12, 31)),
     ).fetchall())
 
 
@@ -174,17 +194,14 @@ def year_summaries(conn: psycopg.Connection, first: int, last: int) -> list[Year
             (date(first, 1, 1), date(last, 12, 31)),
         )
     }
-    imports = {
-        year: f"{name} sha256 {sha[:12]} by {who} {at.astimezone(cfg.LOCAL_TZ):%Y-%m-%d %H:%M}"
-        for year, name, sha, who, at in conn.execute(
-            "select distinct on (year) year, file_name, sha256, imported_by, imported_at from meta.calendar_imports"
-            " order by year, import_id desc"
-        )
-    }
+    imports = imports_in_force(conn)
     out = []
     for year in range(first, last + 1):
         src, off, makeup = counts.get(year, (None, 0, 0))
-        out.append(YearSummary(year, src, off, makeup, imports.get(year) if src == "imported" else None))
+        i = imports.get(year) if src == "imported" else None
+        described = (f"{i.file_name} sha256 {i.sha256[:12]} by {i.imported_by}"
+                     f" {i.imported_at.astimezone(cfg.LOCAL_TZ):%Y-%m-%d %H:%M}") if i else None
+        out.append(YearSummary(year, src, off, makeup, described))
     return out
 
 

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from cei import settings as cfg
+from cei.calendar.store import year_sources
 from cei.errors import CeiError
 from cei.export.periods import Period
 from cei.feeds import FEEDS, Kind
@@ -250,11 +251,7 @@ def calendar_basis(conn: psycopg.Connection, period: Period) -> CalendarBasis:
     ).fetchone()[0]:
         raise CeiError("the published marts have no calendar_status (built by an earlier version of the"
                        " platform): run the night again (cei run) before exporting")
-    sources = dict(conn.execute(
-        "select extract(year from calendar_date)::int, min(year_source) from reference.calendar_days"
-        " where calendar_date between %s and %s group by 1 order by 1",
-        (period.start.replace(month=1, day=1), period.end.replace(year=period.end.year + 1, month=12, day=31)),
-    ).fetchall())
+    sources = year_sources(conn, period.start.year, period.end.year + 1)
     provisional = tuple(r[0] for r in conn.execute(
         "select distinct indicator_code::text from marts.mart_indicator_period"
         " where period = %s and period_type = %s and calendar_status = 'provisional' order by 1",

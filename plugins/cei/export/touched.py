@@ -82,11 +82,17 @@ def months_of_calendar_imports(conn: psycopg.Connection, since: datetime | None,
         "select distinct year from meta.calendar_imports where imported_at > coalesce(%s::timestamptz, '-infinity')",
         (since,),
     ):
-        day = (date(year, 1, 1) - timedelta(days=2 * longest + 14)).replace(day=1)
-        while day.year <= year:
-            months.add(day)
-            day = (day + timedelta(days=32)).replace(day=1)
+        months |= _months(date(year, 1, 1) - timedelta(days=2 * longest + 14), date(year, 12, 31))
     return months
+
+
+def _months(first: date, last: date) -> set[date]:
+    """The first days of the months from `first`'s to `last`'s."""
+    out, day = set(), first.replace(day=1)
+    while day <= last:
+        out.add(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return out
 
 
 def periods_touched(conn: psycopg.Connection, run_id: int) -> list[str]:
@@ -115,9 +121,5 @@ def periods_touched(conn: psycopg.Connection, run_id: int) -> list[str]:
 
     months = months_of_rows(conn, run_id, prev[1] if prev else None)
     months |= months_of_calendar_imports(conn, prev[1] if prev else None)
-    day, last = min(prev_as_of, as_of) - as_of_lookback(), max(prev_as_of, as_of)
-    day = day.replace(day=1)
-    while day <= last:
-        months.add(day)
-        day = (day + timedelta(days=32)).replace(day=1)
+    months |= _months(min(prev_as_of, as_of) - as_of_lookback(), max(prev_as_of, as_of))
     return [p.text for p in with_rollups(months) if p.start <= as_of]

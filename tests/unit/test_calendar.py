@@ -1,4 +1,4 @@
-"""The working-day calendar (library, imported schedule, provisional) and the deadline rule of indicators.md."""
+"""The working-day calendar (library, imported schedule, provisional) and the statutory deadline rule."""
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise

@@ -1,4 +1,4 @@
-"""China's official working-day calendar and the deadline rule of indicators.md.
+"""China's official working-day calendar and the statutory deadline rule (N working days after a moment).
 
 `days`: the working days from three sources resolved per year (an imported schedule, else the
 `chinese-calendar` library, else the provisional statutory holidays), and `deadline`. `schedule`:

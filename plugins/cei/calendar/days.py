@@ -10,7 +10,7 @@
   term come from `lunar-python`.
 
 Statutory deadlines count working days on this calendar: weekends and public holidays are off,
-make-up working days (调休, e.g. Sunday 2025-09-28) are on (indicators.md).
+make-up working days (调休, e.g. Sunday 2025-09-28) are on.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def is_workday(day: date, imported: Mapping[int, Schedule] | None = None) -> boo
 def deadline(t: datetime, working_days: int, imported: Mapping[int, Schedule] | None = None) -> datetime:
     """End (23:59:59 local) of the `working_days`-th working day after `t`'s local date.
 
-    indicators.md: the start day does not count; count from the next day on. The reference
+    The start day does not count; count from the next day on. The reference
     implementation the dbt models are tested against (they compute the same from dim_date).
     """
     if working_days < 1:

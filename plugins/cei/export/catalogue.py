@@ -25,11 +25,6 @@ class Code:
     numerator: str = ""  # definitions, for the workbook's 说明 sheet
     denominator: str = ""
 
-    @property
-    def in_index(self) -> bool:
-        """Normalised and weighted into the index (indicators.md's sub-index table)."""
-        return self.kind == "index" or self.code in INDEXED
-
 
 # Workbook sheets, one per indicator family. 消费者满意 is the headline sheet 消费维权满意率.
 SHEET_SATISFACTION = "消费维权满意率"
@@ -41,13 +36,6 @@ SHEET_RETURNS = "无理由退货"
 SHEET_NOTES = "说明"
 
 WO = "工单（最新状态）"
-
-# The indicators of the index's sub-index table in indicators.md: the ones step 1 normalises.
-INDEXED = frozenset({
-    "complaint_accept_ontime_rate", "complaint_close_ontime_rate", "report_verify_ontime_rate",
-    "mediation_success_rate", "satisfaction_rate", "odr_share", "odr_settle_rate", "odr_ontime_rate",
-    "inspection_fail_rate",
-})
 
 INDICATORS: tuple[Code, ...] = (
     Code("satisfaction_rate", "消费维权满意率", "rate", "higher", SHEET_SATISFACTION,

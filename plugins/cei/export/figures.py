@@ -8,16 +8,22 @@ rounded values, so what is compared is exactly what is published.
 Scores and ranks (docs/export.md):
 
 - `cei` and its sub-indices: `score`, `rank` and the rank band are `marts.mart_cei`'s.
-- indicators: the normalised score of indicators.md step 1 (min–max over the units, 0–100) and
-  the rank on it (1 = best; equal scores to 2 decimals share the best rank), for the indicators
-  the index normalises. When the warehouse publishes them (`marts.mart_indicator_score`, beyond
-  the contract) the export takes them from there, for exactly the indicators it scores; otherwise
-  it computes them the same way for the indicators of the spec's sub-index table.
-- every other indicator (counts, sums, and rates outside the index): both empty.
+- `cei` and its sub-indices also carry the median of the Monte Carlo ranks (`rank_p50`, shown in
+  the workbook with the 5th–95th band, as COINr does) and `note` (why a score or rank is empty).
+- indicators the index scores: the normalised score (min–max over the units with enough data,
+  0–100), the rank on it and `note`, from `marts.mart_indicator_score`.
+- every other indicator (counts, sums, and rates outside the index): all three empty.
+
+Notes (`note`, the CSV's last column; docs/index.md): `insufficient_data` — the unit's
+denominator is below the indicator's minimum, so the value is published but not scored;
+`insufficient_coverage` — the unit's scored indicators carry less than the minimum share of the
+index's weight, so it has no index, sub-index or rank; `too_few_units` — fewer units than the
+minimum have a score, so nobody is ranked on it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -28,24 +34,25 @@ from functools import cached_property
 import psycopg
 
 from cei.errors import CeiError
-from cei.export.catalogue import BY_CODE, CODES, INDICATORS, Code
+from cei.export.catalogue import BY_CODE, CODES, Code
 from cei.export.periods import Period
 
 RATE = Decimal("0.000001")
 MONEY = Decimal("0.01")
 SCORE = Decimal("0.01")
 WHOLE = Decimal("1")
-HUNDRED = Decimal(100)
 
 CSV_COLUMNS = (
     "period", "unit_code", "unit_name", "indicator_code", "indicator_name",
-    "numerator", "denominator", "value", "score", "rank",
+    "numerator", "denominator", "value", "score", "rank", "note",
 )
 # Every published field of a row, in diff order: the CSV's, then the index's rank band
 # (published in the workbook only).
 FIELDS = (
-    "unit_name", "indicator_name", "numerator", "denominator", "value", "score", "rank", "rank_p05", "rank_p95",
+    "unit_name", "indicator_name", "numerator", "denominator", "value", "score", "rank", "note",
+    "rank_p05", "rank_p50", "rank_p95",
 )
+NOTES = ("insufficient_data", "insufficient_coverage", "too_few_units")
 
 
 class NoFigures(CeiError):
@@ -101,7 +108,9 @@ class Row:
     score: Decimal | None = None
     rank: Decimal | None = None
     rank_p05: Decimal | None = None
+    rank_p50: Decimal | None = None
     rank_p95: Decimal | None = None
+    note: str = ""
 
     def field(self, name: str) -> str:
         if name == "indicator_name":
@@ -115,12 +124,61 @@ class Row:
 
 
 @dataclass(frozen=True)
+class FeedCoverage:
+    """What one feed delivered for one unit in the period (marts.mart_feed_coverage)."""
+
+    feed: str
+    unit_code: str
+    rows: int  # business keys whose date falls in the period
+    months_present: int  # months of the period with at least one
+    months: int  # months in the period
+
+    def as_json(self) -> dict:
+        return {"feed": self.feed, "unit_code": self.unit_code, "rows": self.rows,
+                "months_present": self.months_present, "months": self.months}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The data-sufficiency rules the figures were computed under (marts.dim_cei_rule, from the
+    seed the bureau edits)."""
+
+    min_denominator: dict[str, int]  # scored indicator → smallest denominator that gets a score
+    min_coverage: Decimal  # smallest share of the index's weight a unit needs for an index
+    min_ranked_units: int  # fewest units a ranking needs
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One row of marts.mart_cei_audit (cei.index_audit): section, subject, related, measure,
+    value, flag."""
+
+    section: str
+    subject: str
+    related: str | None
+    measure: str
+    value: Decimal | None
+    flag: str | None
+
+
+@dataclass(frozen=True)
 class Figures:
     period: Period
     units: tuple[Unit, ...]
     rows: tuple[Row, ...]  # unit sort_order, then the code order of indicators.md
     not_exported: tuple[str, ...] = ()  # what the marts hold that the export does not know
     scored: frozenset[str] = frozenset()  # codes with a score and rank (the others: empty)
+    coverage: tuple[FeedCoverage, ...] = ()  # feed × unit, feeds in FEEDS order
+    index_coverage: Mapping[str, Decimal | None] = dataclasses.field(default_factory=dict)  # unit → share of weight
+    rules: Rules | None = None
+    audit: tuple[AuditRow, ...] = ()
+
+    def feeds_without_data(self) -> tuple[str, ...]:
+        """Feeds that delivered nothing at all for the period: it can never be final."""
+        totals: dict[str, int] = {}
+        for c in self.coverage:
+            totals[c.feed] = totals.get(c.feed, 0) + c.rows
+        return tuple(feed for feed, rows in totals.items() if rows == 0)
 
     def row(self, unit_code: str, code: str) -> Row:
         return self._index[(unit_code, code)]
@@ -143,34 +201,6 @@ class Figures:
 def fingerprint(canonical: Mapping) -> str:
     blob = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-# ---------------------------------------------------------------------------------------------
-# Scores and ranks of plain indicators (pure)
-
-
-def minmax_scores(values: Mapping[str, Decimal | None], better: str) -> dict[str, Decimal | None]:
-    """indicators.md step 1, unrounded: 0–100 across the units; max = min → 100; null → no score."""
-    present = {u: v for u, v in values.items() if v is not None}
-    out: dict[str, Decimal | None] = dict.fromkeys(values)
-    if not present:
-        return out
-    lo, hi = min(present.values()), max(present.values())
-    for u, v in present.items():
-        if hi == lo:
-            out[u] = HUNDRED
-        elif better == "lower":
-            out[u] = HUNDRED * (hi - v) / (hi - lo)
-        else:
-            out[u] = HUNDRED * (v - lo) / (hi - lo)
-    return out
-
-
-def competition_ranks(scores: Mapping[str, Decimal | None]) -> dict[str, Decimal | None]:
-    """1 = highest score; scores equal to 2 decimals share the best rank (1, 2, 2, 4); none → none."""
-    shown = {u: quantize(v, SCORE) for u, v in scores.items()}
-    present = [v for v in shown.values() if v is not None]
-    return {u: None if v is None else Decimal(1 + sum(1 for w in present if w > v)) for u, v in shown.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,36 +243,75 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
     )
     idx = _query(
         conn,
-        "select unit_code::text, component_code::text, score::numeric, rank::numeric,"
-        " rank_p05::numeric, rank_p95::numeric"
+        "select unit_code::text, component_code::text, score::numeric, rank::numeric, rank_p05::numeric,"
+        " rank_p50::numeric, rank_p95::numeric, coalesce(note, '')"
         " from marts.mart_cei where period = %s and period_type = %s",
         args,
     )
     if not ind and not idx:
         raise NoFigures(f"the marts hold no figures for period {period} ({period.type}): nothing to export")
-    scores = None
-    if conn.execute("select to_regclass('marts.mart_indicator_score') is not null").fetchone()[0]:
-        scores = _query(
+    scores = _query(
+        conn,
+        "select unit_code::text, indicator_code::text, score::numeric, rank::numeric, coalesce(note, '')"
+        " from marts.mart_indicator_score where period = %s and period_type = %s",
+        args,
+    )
+    coverage = tuple(
+        FeedCoverage(*row)
+        for row in _query(
             conn,
-            "select unit_code::text, indicator_code::text, score::numeric, rank::numeric"
-            " from marts.mart_indicator_score where period = %s and period_type = %s",
+            "select feed::text, unit_code::text, rows::integer, months_present::integer, months::integer"
+            " from marts.mart_feed_coverage where period = %s and period_type = %s",
             args,
         )
-    return assemble(period, units, ind, idx, scores)
+    )
+    figures = assemble(period, units, ind, idx, scores, coverage)
+    index_coverage = dict(_query(
+        conn,
+        "select unit_code::text, coverage::numeric from marts.mart_cei"
+        " where period = %s and period_type = %s and component_code = 'cei'",
+        args,
+    ))
+    rules = _query(conn, "select rule_code::text, indicator_code::text, threshold::numeric from marts.dim_cei_rule", ())
+    audit = tuple(
+        AuditRow(*row)
+        for row in _query(
+            conn,
+            "select section::text, subject::text, related::text, measure::text, value::numeric, flag::text"
+            " from marts.mart_cei_audit where period = %s and period_type = %s order by audit_order",
+            args,
+        )
+    )
+    return dataclasses.replace(figures, index_coverage=index_coverage, rules=read_rules(rules), audit=audit)
+
+
+def read_rules(rows: Iterable[tuple[str, str | None, Decimal]]) -> Rules:
+    """Rules from (rule_code, indicator_code, threshold) rows of marts.dim_cei_rule."""
+    min_denominator: dict[str, int] = {}
+    single: dict[str, Decimal] = {}
+    for rule, code, threshold in rows:
+        if rule == "min_denominator":
+            min_denominator[code] = int(threshold)
+        else:
+            single[rule] = threshold
+    try:
+        return Rules(min_denominator, single["min_coverage"], int(single["min_ranked_units"]))
+    except KeyError as exc:
+        raise CeiError(f"marts.dim_cei_rule has no {exc.args[0]} rule: nothing exported") from None
 
 
 def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tuple],
-             index_rows: Iterable[tuple], score_rows: Iterable[tuple] | None = None) -> Figures:
+             index_rows: Iterable[tuple], score_rows: Iterable[tuple],
+             coverage: Iterable[FeedCoverage] = ()) -> Figures:
     """Figures from mart rows (pure): (unit, code, numerator, denominator, value),
-    (unit, component, score, rank, rank_p05, rank_p95) and, when the warehouse publishes indicator
-    scores, (unit, code, score, rank) — None: compute them (indicators.md step 1)."""
+    (unit, component, score, rank, rank_p05, rank_p50, rank_p95, note) and the indicator scores
+    (unit, code, score, rank, note)."""
     units = tuple(units)
     known_units = {u.code for u in units}
     raw: dict[str, dict[tuple[str, str], tuple]] = {}
     not_exported: set[str] = set()
-    sources = [("mart_indicator_period", indicator_rows), ("mart_cei", index_rows)]
-    if score_rows is not None:
-        sources.append(("mart_indicator_score", score_rows))
+    sources = [("mart_indicator_period", indicator_rows), ("mart_cei", index_rows),
+               ("mart_indicator_score", score_rows)]
     for source, rows in sources:
         seen = raw.setdefault(source, {})
         for unit, code, *vals in rows:
@@ -253,17 +322,17 @@ def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tup
                 raise CeiError(f"marts.{source} has two rows for {period} {unit} {code}: nothing exported")
             seen[(unit, code)] = tuple(vals)
 
-    published: dict[tuple[str, str], dict[str, Decimal | None]] = {}
+    published: dict[tuple[str, str], dict] = {}
     for u in units:
         for c in CODES:
             what = f"{c.code} of {u.code} in {period}"
             if c.kind == "index":
                 vals = raw["mart_cei"].get((u.code, c.code))
-                score, rank, p05, p95 = vals if vals else (None, None, None, None)
+                score, rank, p05, p50, p95, note = vals if vals else (None,) * 5 + ("",)
                 score = quantize(score, SCORE)
                 published[(u.code, c.code)] = dict(
                     value=score, score=score, rank=whole(rank, f"rank of {what}"),
-                    rank_p05=band(p05), rank_p95=band(p95),
+                    rank_p05=band(p05), rank_p50=band(p50), rank_p95=band(p95), note=_note(note, what),
                 )
             else:
                 vals = raw["mart_indicator_period"].get((u.code, c.code))
@@ -272,30 +341,27 @@ def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tup
                 published[(u.code, c.code)] = dict(
                     numerator=whole(num, f"numerator of {what}") if count_like else quantize(num, MONEY),
                     denominator=whole(den, f"denominator of {what}") if count_like else quantize(den, MONEY),
-                    value=_published_value(c, value, what), score=None, rank=None,
+                    value=_published_value(c, value, what),
                 )
 
-    if score_rows is not None:  # the warehouse's indicator scores: exactly the indicators it scores
-        scored = {code for _, code in raw["mart_indicator_score"]}
-        for (unit, code), (score, rank) in raw["mart_indicator_score"].items():
-            if BY_CODE[code].kind == "index":
-                continue
-            published[(unit, code)].update(
-                score=quantize(score, SCORE), rank=whole(rank, f"rank of {code} of {unit} in {period}")
-            )
-    else:  # computed as indicators.md step 1, from the marts' unrounded values
-        scored = {c.code for c in INDICATORS if c.in_index}
-        for c in INDICATORS:
-            if c.code not in scored:
-                continue
-            values = {u.code: (raw["mart_indicator_period"].get((u.code, c.code)) or (None,) * 3)[2] for u in units}
-            scores = minmax_scores(values, c.better)
-            ranks = competition_ranks(scores)
-            for u in units:
-                published[(u.code, c.code)].update(score=quantize(scores[u.code], SCORE), rank=ranks[u.code])
+    # the warehouse's indicator scores: exactly the indicators the index scores
+    scored = {code for _, code in raw["mart_indicator_score"]}
+    for (unit, code), (score, rank, note) in raw["mart_indicator_score"].items():
+        what = f"{code} of {unit} in {period}"
+        if BY_CODE[code].kind == "index":
+            continue
+        published[(unit, code)].update(
+            score=quantize(score, SCORE), rank=whole(rank, f"rank of {what}"), note=_note(note, what)
+        )
 
     rows = tuple(
         Row(unit_code=u.code, unit_name=u.name, code=c, **published[(u.code, c.code)]) for u in units for c in CODES
     )
     return Figures(period, units, rows, tuple(sorted(not_exported)),
-                   frozenset(scored) | {c.code for c in CODES if c.kind == "index"})
+                   frozenset(scored) | {c.code for c in CODES if c.kind == "index"}, tuple(coverage))
+
+
+def _note(note: str | None, what: str) -> str:
+    if note and note not in NOTES:
+        raise CeiError(f"note {note!r} of {what} is not one the export knows ({', '.join(NOTES)}): nothing exported")
+    return note or ""

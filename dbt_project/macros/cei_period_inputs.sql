@@ -3,7 +3,8 @@
     night's build; a night changes the scores of a few periods only). What a period's rows were
     computed from is fingerprinted in each row (inputs_md5): the period's indicator scores
     (mart_indicator_score), the weights of every draw (int_cei_weight_draws: the seed's weights
-    and the Monte Carlo vars) and the model's own SQL. Whatever changed them upstream — a late
+    and the Monte Carlo vars), the data-sufficiency rules (cei_rules: which units earn an index,
+    how many a ranking needs) and the model's own SQL. Whatever changed them upstream — a late
     file, the as-of, a scoring rule — the fingerprint tells, without tracking how.
 -#}
 
@@ -17,6 +18,9 @@
             || (select md5(string_agg(draw || '|' || parent_code || '|' || component_code || '|' || cast(weight as text), ','
                                       order by draw, parent_code, component_code))
                 from {{ ref('int_cei_weight_draws') }})
+            || (select md5(string_agg(rule_code || '|' || coalesce(indicator_code, '') || '|' || cast(threshold as text), ','
+                                      order by rule_code, indicator_code))
+                from {{ ref('cei_rules') }})
             || '{{ local_md5(model.raw_code) }}'
         ) as inputs_md5
     from {{ ref('mart_indicator_score') }} as scores

@@ -1,18 +1,21 @@
 -- The consumer-environment index 消费环境指数 (code cei) and its four sub-indices per reporting
--- period and unit with a score, with rank and Monte Carlo rank band (indicators.md, steps 2–5);
--- mart_cei publishes them on the grid of every period × unit × component:
+-- period for the units that earn an index (int_cei_coverage.has_index: enough of the index's weight
+-- scored), with rank and Monte Carlo rank band; mart_cei publishes them on the grid of every
+-- period × unit × component:
 --
 --   sub-index  weighted mean of the unit's indicator scores (mart_indicator_score), the weights
 --              (seeds/cei_weights.csv) renormalised over the indicators the unit has a score for;
 --              null when it has none
 --   index      weighted mean of the unit's sub-indices, renormalised over those present
 --   rank       1 = highest; equal scores to 2 decimals share the best rank (1, 2, 2, 4); the
---              sub-indices are ranked the same way; no score, no rank
+--              sub-indices are ranked the same way; no score, no rank; and no ranks at all in a
+--              ranking of fewer units than min_ranked_units (seeds/cei_rules.csv)
 --   band       rank_p05 / rank_p95: the 5th and 95th percentile of the unit's rank over the
 --              Monte Carlo draws of int_cei_weight_draws (1,000 draws, every weight at both levels
 --              times an independent U[0.75, 1.25] factor, fixed seed). Percentile = nearest rank
 --              (percentile_disc): the smallest rank r with at least 5% (95%) of the draws at or
---              better than r, so the band is always a pair of ranks a unit actually took.
+--              better than r, so the band is always a pair of ranks a unit actually took;
+--              rank_p50 the median the same way (COINr shows the median rank with the band).
 --
 -- Draw 0 of int_cei_weight_draws carries the published weights (factor 1): the score and rank
 -- columns are draw 0, computed by exactly the same code as the draws.
@@ -23,10 +26,12 @@
 -- a build deletes the periods whose fingerprint changed or that are gone (pre-hook) and computes
 -- the periods it has no rows for (macros/cei_period_inputs.sql).
 
+{#- A new column comes with new SQL, whose fingerprint makes the pre-hook forget every period:
+    the column is appended and every row recomputed. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook=[without_jit(), "{{ cei_forget_stale_periods() }}"],
 ) }}
 
@@ -55,7 +60,17 @@ indicator_scores as (
     from {{ ref('mart_indicator_score') }} as scores
     inner join periods_to_score
         on periods_to_score.period = scores.period
+    inner join {{ ref('int_cei_coverage') }} as coverage
+        on coverage.period = scores.period
+        and coverage.unit_code = scores.unit_code
     where scores.score is not null
+        and coverage.has_index
+
+),
+
+min_ranked_units as (
+
+    select threshold from {{ ref('cei_rules') }} where rule_code = 'min_ranked_units'
 
 ),
 
@@ -124,7 +139,9 @@ ranked as (
 
     select
         *,
-        rank() over (partition by period, component_code, draw order by round(score, 2) desc) as rank
+        case when count(*) over (partition by period, component_code, draw) >= (select threshold from min_ranked_units)
+            then rank() over (partition by period, component_code, draw order by round(score, 2) desc)
+        end as rank
     from all_scores
 
 ),
@@ -144,9 +161,10 @@ bands as (
         unit_code,
         component_code,
         percentile_disc(0.05) within group (order by rank) as rank_p05,
+        percentile_disc(0.50) within group (order by rank) as rank_p50,
         percentile_disc(0.95) within group (order by rank) as rank_p95
     from ranked
-    where draw > 0
+    where draw > 0 and rank is not null
     group by 1, 2, 3
 
 ),
@@ -160,6 +178,7 @@ final as (
         trim_scale(published.score) as score,
         cast(published.rank as integer) as rank,
         cast(bands.rank_p05 as integer) as rank_p05,
+        cast(bands.rank_p50 as integer) as rank_p50,
         cast(bands.rank_p95 as integer) as rank_p95,
         periods_to_score.inputs_md5
     from published

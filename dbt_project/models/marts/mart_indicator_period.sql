@@ -8,6 +8,9 @@
 -- A month period equals mart_indicator_monthly's month (tests/assert_period_months_match_monthly.sql).
 -- calendar_status: 'provisional' when any month's figure is (a deadline it counts was reckoned on
 -- a provisional year's days), else 'official'.
+-- note: 'insufficient_data' when the index scores the indicator (seeds/cei_weights.csv) and the
+-- period's denominator is below its minimum (seeds/cei_rules.csv, rule min_denominator): the value
+-- is published, but mart_indicator_score gives it no score.
 
 {{ config(pre_hook=without_jit()) }}
 
@@ -34,6 +37,14 @@ indicators as (
 members as (
 
     select * from {{ ref('int_indicator_distinct_members') }}
+
+),
+
+min_denominators as (
+
+    select indicator_code, threshold as min_denominator
+    from {{ ref('cei_rules') }}
+    where rule_code = 'min_denominator'
 
 ),
 
@@ -93,10 +104,13 @@ grid as (
         units.unit_code,
         units.unit_name,
         indicators.indicator_code,
-        indicators.measure
+        indicators.measure,
+        min_denominators.min_denominator
     from periods
     cross join units
     cross join indicators
+    left join min_denominators
+        on min_denominators.indicator_code = indicators.indicator_code
 
 ),
 
@@ -121,7 +135,10 @@ final as (
         grid.period_start,
         grid.period_end,
         case when coalesce(additive.provisional_calendar, false) then 'provisional' else 'official' end
-            as calendar_status
+            as calendar_status,
+        case
+            when coalesce(additive.denominator, 0) < grid.min_denominator then 'insufficient_data'
+        end as note
     from grid
     left join additive
         on additive.period = grid.period

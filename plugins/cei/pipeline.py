@@ -189,9 +189,11 @@ def gate_feeds(run_id: int, feed: str | None = None) -> dict:
 def build(run_id: int) -> dict:
     """`dbt build` (seeds, models, tests) with the marts written into the build schema
     (warehouse.MARTS_BUILD: readied first, keeping the fact tables dbt brings up to date
-    incrementally, and stamped with the run after): nothing analysts read changes here. dbt's
+    incrementally, and stamped with the run after), then the index's audit beside them
+    (mart_cei_audit: statistics dbt cannot compute): nothing analysts read changes here. dbt's
     macro generate_schema_name reads CEI_MARTS_SCHEMA."""
     from cei import transform
+    from cei.index_audit.mart import write_audit
 
     s = cfg.load()
     with _step(run_id, "build"), warehouse.connect(s, autocommit=True) as conn:
@@ -199,8 +201,9 @@ def build(run_id: int) -> dict:
         with warehouse.exclusive(conn, "dbt build"):
             started = warehouse.prepare_build(conn)
             summary = transform.run_dbt(["build"], as_of=run_as_of, marts_schema=warehouse.MARTS_BUILD, s=s)
+            audit_rows = write_audit(conn, warehouse.MARTS_BUILD)
             warehouse.mark_build(conn, run_id, started)
-        return {**summary, "schema": warehouse.MARTS_BUILD}
+        return {**summary, "schema": warehouse.MARTS_BUILD, "audit_rows": audit_rows}
 
 
 def gate_marts(run_id: int) -> dict:

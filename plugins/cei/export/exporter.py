@@ -194,8 +194,9 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
     canonical = figures.canonical()
     published = _published(conn, p, out_dir)
     calendar = calendar_basis(conn, p)
-    # never final while a figure rests on a provisional calendar, whatever the date
-    status = "provisional" if calendar.provisional else p.status_at(asof.date)
+    # never final while a figure rests on a provisional calendar or a feed has no data, whatever the date
+    status_reason = "; ".join(r for r in (calendar.reason(), figures.no_data_reason()) if r) or None
+    status = "provisional" if status_reason else p.status_at(asof.date)
     diffs: list[Difference] = []
     if published is None:
         revision, revises = 0, None
@@ -211,7 +212,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
     ctx = workbook.Context(
         status=status, revision=revision, as_of=asof.as_of, run_id=asof.run_id, sources=tuple(sources),
         version=platform_version(), file_stem=manifest.stem(p, revision), revises=revises,
-        differences=tuple(diffs), calendar=calendar.label(), status_reason=calendar.reason(),
+        differences=tuple(diffs), calendar=calendar.label(), status_reason=status_reason,
     )
     csv_bytes = csv_writer.render(figures)
     xlsx_bytes = workbook.render(figures, ctx)
@@ -235,6 +236,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
                     "load_batches": len(sources), "differences": len(diffs)},
         figures_sha256=figures.fingerprint(), sources=sources, differences=diffs,
         not_exported=list(figures.not_exported), withdrawn=withdrawn_files(conn, p, asof.run_id), calendar=calendar,
+        figures=figures, status_reason=status_reason,
     )
     written = _write_atomically(
         out_dir,

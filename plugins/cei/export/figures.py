@@ -180,6 +180,25 @@ class Figures:
             totals[c.feed] = totals.get(c.feed, 0) + c.rows
         return tuple(feed for feed, rows in totals.items() if rows == 0)
 
+    def no_data_reason(self) -> str | None:
+        """Why the period cannot be final for want of data, or None."""
+        missing = self.feeds_without_data()
+        if not missing:
+            return None
+        return (f"no data at all from {', '.join(missing)} in {self.period}: provisional whatever the date,"
+                " until the feed delivers rows for the period")
+
+    def units_with_index(self) -> int:
+        return sum(1 for u in self.units if self.row(u.code, "cei").score is not None)
+
+    def ranks_withheld_reason(self) -> str | None:
+        """Why the index is published without ranks, or None."""
+        if self.rules is None or self.units_with_index() >= self.rules.min_ranked_units:
+            return None
+        return (f"only {self.units_with_index()} of {len(self.units)} units have an index (coverage of at least"
+                f" {self.rules.min_coverage} of its weight); a ranking needs {self.rules.min_ranked_units}:"
+                " no ranks or rank bands published")
+
     def row(self, unit_code: str, code: str) -> Row:
         return self._index[(unit_code, code)]
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cei.errors import CeiError
+from cei.export.figures import Figures
 from cei.export.periods import Period
 from cei.export.provenance import CalendarBasis, SourceFile, WithdrawnFile
 from cei.export.revisions import Difference
@@ -65,7 +66,7 @@ def build(
     *, period: Period, status: str, revision: int, revises: str | None, as_of: datetime, run_id: int,
     generated_at: datetime, export_id: int, version: str, files: dict[str, dict], row_counts: dict,
     figures_sha256: str, sources: list[SourceFile], differences: list[Difference], not_exported: list[str],
-    withdrawn: list[WithdrawnFile], calendar: CalendarBasis,
+    withdrawn: list[WithdrawnFile], calendar: CalendarBasis, figures: Figures, status_reason: str | None,
 ) -> dict:
     return {
         "period": period.text,
@@ -77,7 +78,7 @@ def build(
         # the official calendar the deadlines were counted on: year → library | imported | provisional
         "calendar_status": calendar.status,
         "calendar_sources": {str(year): source for year, source in calendar.sources.items()},
-        "status_reason": calendar.reason(),
+        "status_reason": status_reason,  # why a period past its final date is still provisional
         "revision": revision,
         "revises": revises,
         "as_of": as_of.isoformat(),
@@ -93,7 +94,34 @@ def build(
         # files the data steward withdrew (`cei files withdraw`) that held rows of the period
         "withdrawn_files": [f.as_json() for f in withdrawn],
         "not_exported": not_exported,
+        # what each feed delivered for each unit (marts.mart_feed_coverage); a feed without any
+        # row keeps the period provisional
+        "coverage": {
+            "feeds_without_data": list(figures.feeds_without_data()),
+            "by_feed": [c.as_json() for c in figures.coverage],
+        },
+        # the data-sufficiency rules the figures were built under (marts.dim_cei_rule) and what
+        # they left out
+        "data_sufficiency": {
+            "rules": None if figures.rules is None else {
+                "min_denominator": figures.rules.min_denominator,
+                "min_coverage": str(figures.rules.min_coverage),
+                "min_ranked_units": figures.rules.min_ranked_units,
+            },
+            "units_with_index": figures.units_with_index(),
+            "ranks_withheld_reason": figures.ranks_withheld_reason(),
+            "notes": _note_counts(figures),
+        },
     }
+
+
+def _note_counts(figures: Figures) -> dict[str, int]:
+    """note → how many rows carry it."""
+    counts: dict[str, int] = {}
+    for row in figures.rows:
+        if row.note:
+            counts[row.note] = counts.get(row.note, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def dumps(manifest: dict) -> bytes:

@@ -59,7 +59,7 @@ INDEXED = {"complaint_accept_ontime_rate", "complaint_close_ontime_rate", "repor
            "mediation_success_rate", "satisfaction_rate", "odr_share", "odr_settle_rate", "odr_ontime_rate",
            "inspection_fail_rate"}
 LOWER_IS_BETTER = {"inspection_fail_rate"}
-HEADER = "period,unit_code,unit_name,indicator_code,indicator_name,numerator,denominator,value,score,rank"
+HEADER = "period,unit_code,unit_name,indicator_code,indicator_name,numerator,denominator,value,score,rank,note"
 
 MART_DDL = """
 create schema if not exists marts;
@@ -68,8 +68,19 @@ create table marts.mart_indicator_period (period text, period_type text, unit_co
     indicator_code text, numerator numeric, denominator numeric, value numeric,
     calendar_status text not null default 'official');
 create table marts.mart_cei (period text, period_type text, unit_code text, unit_name text, component_code text,
-    score numeric, rank integer, rank_p05 numeric, rank_p95 numeric);
+    score numeric, rank integer, rank_p05 numeric, rank_p50 numeric, rank_p95 numeric, coverage numeric, note text);
+create table marts.mart_indicator_score (period text, period_type text, unit_code text, unit_name text,
+    indicator_code text, component_code text, value numeric, score numeric, rank integer, note text);
+create table marts.mart_feed_coverage (period text, period_type text, feed text, unit_code text, unit_name text,
+    rows bigint, months_present integer, months integer);
+create table marts.dim_cei_rule (rule_code text, indicator_code text, indicator_name text, threshold numeric,
+    description text);
+insert into marts.dim_cei_rule (rule_code, indicator_code, threshold) values
+    ('min_denominator', 'satisfaction_rate', 30), ('min_coverage', null, 0.65), ('min_ranked_units', null, 6);
+create table marts.mart_cei_audit (period text, period_type text, audit_order integer, section text, subject text,
+    related text, measure text, value numeric, flag text);
 """
+FEEDS = ("hotline", "odr", "returns", "inspection")
 PERIODS = {"2026-03": "month", "2026Q1": "quarter", "2026": "year"}
 
 
@@ -116,6 +127,30 @@ def hand_made(period: str) -> tuple[list[tuple], list[tuple]]:
     return ind, idx
 
 
+def oracle_scores(period: str) -> dict[tuple[str, str], tuple[Decimal, int]]:
+    """(unit, indicator) → (score to 2 decimals, rank): indicators.md step 1 computed here, for the
+    hand-made mart_indicator_score (every unit has enough data)."""
+    ind, _ = hand_made(period)
+    ind_by = {(u, c): v for u, c, _, _, v in ind}
+    scores = {}
+    for code, _, _ in SPEC_INDICATORS:
+        if code not in INDEXED:
+            continue
+        values = {u: ind_by[(u, code)] for u, _, _ in UNITS}
+        present = [v for v in values.values() if v is not None]
+        lo, hi = min(present), max(present)
+        shown = {}
+        for u, v in values.items():
+            if v is None:
+                continue
+            s = Decimal(100) if hi == lo else (
+                100 * (hi - v) / (hi - lo) if code in LOWER_IS_BETTER else 100 * (v - lo) / (hi - lo))
+            shown[u] = s.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        for u in shown:
+            scores[(u, code)] = (shown[u], 1 + sum(1 for w in shown.values() if w > shown[u]))
+    return scores
+
+
 def build_marts(conn) -> None:
     calendar.refresh_calendar(conn)  # the library's years, then provisional ones
     conn.execute(MART_DDL)
@@ -129,8 +164,18 @@ def build_marts(conn) -> None:
                 [(period, ptype, u, names[u], c, n, d, v) for u, c, n, d, v in ind],
             )
             cur.executemany(
-                "insert into marts.mart_cei values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(period, ptype, u, names[u], c, s, r, p5, p95) for u, c, s, r, p5, p95 in idx],
+                "insert into marts.mart_cei values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, null)",
+                [(period, ptype, u, names[u], c, s, r, p5, r, p95) for u, c, s, r, p5, p95 in idx],
+            )
+            scores = oracle_scores(period)
+            cur.executemany(
+                "insert into marts.mart_indicator_score values (%s, %s, %s, %s, %s, null, null, %s, %s, null)",
+                [(period, ptype, u, names[u], c, *scores.get((u, c), (None, None)))
+                 for u, _, _ in UNITS for c in INDEXED],
+            )
+            cur.executemany(
+                "insert into marts.mart_feed_coverage values (%s, %s, %s, %s, %s, 100, 1, 1)",
+                [(period, ptype, feed, u, names[u]) for feed in FEEDS for u, _, _ in UNITS],
             )
 
 
@@ -202,23 +247,7 @@ def expected_rows(period: str) -> list[dict]:
     ind, idx = hand_made(period)
     ind_by = {(u, c): (n, d, v) for u, c, n, d, v in ind}
     idx_by = {(u, c): (s, r) for u, c, s, r, _, _ in idx}
-    scores: dict[tuple[str, str], tuple[str, str]] = {}
-    for code, _, _ in SPEC_INDICATORS:
-        if code not in INDEXED:
-            continue
-        values = {u: ind_by[(u, code)][2] for u, _, _ in UNITS}
-        present = [v for v in values.values() if v is not None]
-        lo, hi = min(present), max(present)
-        shown = {}
-        for u, v in values.items():
-            if v is None:
-                continue
-            s = Decimal(100) if hi == lo else (
-                100 * (hi - v) / (hi - lo) if code in LOWER_IS_BETTER else 100 * (v - lo) / (hi - lo))
-            shown[u] = s.quantize(Decimal("0.01"), ROUND_HALF_UP)
-        for u in values:
-            if u in shown:
-                scores[(u, code)] = (format(shown[u], "f"), str(1 + sum(1 for w in shown.values() if w > shown[u])))
+    scores = {key: (format(score, "f"), str(rank)) for key, (score, rank) in oracle_scores(period).items()}
     rows = []
     for unit, name, _ in UNITS:
         for code, cname, kind in SPEC_INDICATORS:
@@ -230,14 +259,14 @@ def expected_rows(period: str) -> list[dict]:
                 "period": period, "unit_code": unit, "unit_name": name, "indicator_code": code,
                 "indicator_name": cname, "numerator": q(None if n is None else Decimal(n), num_places),
                 "denominator": q(None if d is None else Decimal(d), "1"), "value": q(v, places),
-                "score": score, "rank": rank,
+                "score": score, "rank": rank, "note": "",
             })
         for code, cname in SPEC_INDEX:
             s, r = idx_by[(unit, code)]
             rows.append({
                 "period": period, "unit_code": unit, "unit_name": name, "indicator_code": code,
                 "indicator_name": cname, "numerator": "", "denominator": "", "value": q(s, "0.01"),
-                "score": q(s, "0.01"), "rank": str(r),
+                "score": q(s, "0.01"), "rank": str(r), "note": "",
             })
     return rows
 
@@ -542,22 +571,38 @@ def test_a_publication_unknown_to_the_registry_is_compared_by_its_csv(conn, load
         ("350100", "inspection_fail_rate_online", "value", "0.500000")]
 
 
-def test_indicator_scores_come_from_the_warehouse_when_it_publishes_them(conn, loaded, tmp_path):
-    conn.execute(
-        "create table marts.mart_indicator_score (period text, period_type text, unit_code text, unit_name text,"
-        " indicator_code text, component_code text, value numeric, score numeric, rank integer)"
-    )
-    conn.execute(
-        "insert into marts.mart_indicator_score select period, period_type, unit_code, unit_name, indicator_code,"
-        " 'cei_source', value, 12.345, 3 from marts.mart_indicator_period"
-        " where period = '2026Q1' and indicator_code in ('odr_share', 'recovered_loss_yuan')"
-    )
+def test_notes_withheld_ranks_and_a_feed_without_data(conn, loaded, tmp_path):
+    add_run(conn, date(2026, 4, 20))  # 2026-03 is final from 2026-04-16 by the date
+    conn.execute("update marts.mart_indicator_score set score = null, rank = null, note = 'insufficient_data'"
+                 " where period = '2026-03' and unit_code = '350100' and indicator_code = 'satisfaction_rate'")
+    # four units with an index: the index keeps its scores, ranks and bands go
+    conn.execute("update marts.mart_cei set rank = null, rank_p05 = null, rank_p50 = null, rank_p95 = null,"
+                 " note = 'too_few_units' where period = '2026-03'")
+    conn.execute("update marts.mart_cei set score = null, coverage = 0.3, note = 'insufficient_coverage'"
+                 " where period = '2026-03' and unit_code not in ('350100', '350200', '350300', '350400')")
+    conn.execute("update marts.mart_feed_coverage set rows = 0, months_present = 0"
+                 " where period = '2026-03' and feed = 'odr'")
     conn.commit()
-    export_period(conn, "2026Q1", tmp_path)
-    rows = read_csv(tmp_path / "assessment_2026Q1.csv")
-    scored = {(r["indicator_code"], r["score"], r["rank"])
-              for r in rows if r["score"] and not r["indicator_code"].startswith("cei")}
-    assert scored == {("odr_share", "12.35", "3"), ("recovered_loss_yuan", "12.35", "3")}
+    result = export_period(conn, "2026-03", tmp_path)
+    assert result.status == "provisional"  # past its final date, but the ODR feed delivered nothing
+    by = {(r["unit_code"], r["indicator_code"]): r for r in read_csv(tmp_path / "assessment_2026-03.csv")}
+    sat = by[("350100", "satisfaction_rate")]
+    assert (sat["score"], sat["rank"], sat["note"]) == ("", "", "insufficient_data") and sat["value"] != ""
+    assert (by[("350100", "cei")]["rank"], by[("350100", "cei")]["note"]) == ("", "too_few_units")
+    assert by[("350100", "cei")]["score"] != ""
+    assert (by[("350500", "cei")]["score"], by[("350500", "cei")]["note"]) == ("", "insufficient_coverage")
+    m = json.loads((tmp_path / "assessment_2026-03.json").read_text(encoding="utf-8"))
+    assert "no data at all from odr in 2026-03" in m["status_reason"]
+    assert m["coverage"]["feeds_without_data"] == ["odr"] and len(m["coverage"]["by_feed"]) == 40
+    suff = m["data_sufficiency"]
+    assert suff["units_with_index"] == 4 and "only 4 of 10 units have an index" in suff["ranks_withheld_reason"]
+    assert suff["rules"] == {"min_denominator": {"satisfaction_rate": 30}, "min_coverage": "0.65",
+                             "min_ranked_units": 6}
+    assert suff["notes"] == {"insufficient_coverage": 30, "insufficient_data": 1, "too_few_units": 20}
+
+    conn.execute("update marts.mart_feed_coverage set rows = 1, months_present = 1")
+    conn.commit()
+    assert export_period(conn, "2026-03", tmp_path).status == "final"
 
 
 # ---------------------------------------------------------------------------------------------

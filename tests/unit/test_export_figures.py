@@ -4,6 +4,7 @@ the CSV they become (cei.export.csv_writer)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from decimal import Decimal as D
 
 import pytest
@@ -15,9 +16,9 @@ from cei.export.catalogue import BY_CODE, CODES, INDEX_CODES, INDICATORS
 from cei.export.figures import (
     RATE,
     Unit,
+    FeedCoverage,
+    Rules,
     assemble,
-    competition_ranks,
-    minmax_scores,
     quantize,
     text,
     whole,
@@ -51,18 +52,6 @@ def test_a_count_must_be_whole():
         whole(D("12.5"), "numerator of x")
 
 
-def test_minmax_scores():
-    assert minmax_scores({"a": D(1), "b": D(3), "c": D(2)}, "higher") == {"a": 0, "b": 100, "c": 50}
-    assert minmax_scores({"a": D(1), "b": D(3), "c": D(2)}, "lower") == {"a": 100, "b": 0, "c": 50}
-    assert minmax_scores({"a": D(2), "b": D(2), "c": None}, "higher") == {"a": 100, "b": 100, "c": None}
-    assert minmax_scores({"a": None}, "higher") == {"a": None}
-
-
-def test_competition_ranks_share_the_best_rank_at_two_decimals():
-    ranks = competition_ranks({"a": D("90"), "b": D("80.001"), "c": D("79.996"), "d": D("50"), "e": None})
-    assert ranks == {"a": 1, "b": 2, "c": 2, "d": 4, "e": None}
-
-
 def _mart(values: dict[str, tuple]) -> list[tuple]:
     return [(u, code, *v) for (u, code), v in values.items()]
 
@@ -75,52 +64,76 @@ def test_assemble_every_unit_and_code_in_order_with_empty_gaps():
         ("350100", "recovered_loss_yuan"): (D("10.005"), None, D("10.005")),
         ("350100", "return_items"): (D(7), None, D(7)),
     })
-    idx = [("350100", "cei", D("70.125"), D(1), D("1"), D("2.5"))]
-    f = assemble(P, UNITS, ind, idx)
+    idx = [("350100", "cei", D("70.125"), D(1), D("1"), D(2), D("2.5"), "")]
+    scores = [("350100", "satisfaction_rate", D(100), D(1), ""), ("350200", "satisfaction_rate", None, None,
+              "insufficient_data"), ("350300", "satisfaction_rate", D(0), D(2), "")]
+    f = assemble(P, UNITS, ind, idx, scores)
     assert [(r.unit_code, r.code.code) for r in f.rows] == [(u.code, c.code) for u in UNITS for c in CODES]
     sat = {u.code: f.row(u.code, "satisfaction_rate") for u in UNITS}
     assert [sat[u].field("value") for u in ("350100", "350200", "350300")] == ["0.900000", "", "0.500000"]
     assert [sat[u].field("score") for u in ("350100", "350200", "350300")] == ["100.00", "", "0.00"]
     assert [sat[u].field("rank") for u in ("350100", "350200", "350300")] == ["1", "", "2"]
+    assert [sat[u].field("note") for u in ("350100", "350200", "350300")] == ["", "insufficient_data", ""]
     loss = f.row("350100", "recovered_loss_yuan")
     assert (loss.field("numerator"), loss.field("value"), loss.field("score")) == ("10.01", "10.01", "")
     assert f.row("350200", "odr_share").field("value") == ""  # no mart row: empty, still a row
     cei = f.row("350100", "cei")
-    assert [cei.field(x) for x in ("numerator", "value", "score", "rank", "rank_p05", "rank_p95")] == [
-        "", "70.13", "70.13", "1", "1", "2.50"]
+    assert [cei.field(x) for x in ("numerator", "value", "score", "rank", "rank_p05", "rank_p50", "rank_p95")] == [
+        "", "70.13", "70.13", "1", "1", "2", "2.50"]
     assert "satisfaction_rate" in f.scored and "return_items" not in f.scored
 
 
 def test_assemble_refuses_duplicates_and_reports_unknown_codes():
     dup = _mart({("350100", "satisfaction_rate"): (D(1), D(2), D("0.5"))}) * 2
     with pytest.raises(CeiError, match="two rows"):
-        assemble(P, UNITS, dup, [])
+        assemble(P, UNITS, dup, [], [])
     f = assemble(P, UNITS, [("350100", "new_indicator", D(1), None, D(1)), ("999999", "return_items", 1, None, 1)],
-                 [])
+                 [], [])
     assert f.not_exported == ("mart_indicator_period:350100:new_indicator", "mart_indicator_period:999999:return_items")
 
 
-def test_warehouse_scores_replace_the_computed_ones():
+def test_only_the_indicators_the_warehouse_scores_have_scores():
     ind = _mart({("350100", "odr_share"): (D(1), D(2), D("0.5")), ("350200", "odr_share"): (D(1), D(4), D("0.25"))})
-    f = assemble(P, UNITS, ind, [], [("350100", "odr_share", D("99.995"), D(1))])
+    f = assemble(P, UNITS, ind, [], [("350100", "odr_share", D("99.995"), D(1), "")])
     assert (f.row("350100", "odr_share").field("score"), f.row("350100", "odr_share").field("rank")) == ("100.00", "1")
     assert f.row("350200", "odr_share").field("score") == ""  # the warehouse did not score it
     assert f.row("350100", "satisfaction_rate").field("score") == ""  # nor this one
     assert f.scored == frozenset({"odr_share"}) | {c.code for c in INDEX_CODES}
 
 
+def test_an_unknown_note_is_refused():
+    with pytest.raises(CeiError, match="not one the export knows"):
+        assemble(P, UNITS, [], [], [("350100", "odr_share", None, None, "because")])
+
+
+def test_feeds_without_data_and_withheld_ranks():
+    idx = [(u.code, "cei", D(50) if u.code != "350300" else None, None, None, None, None,
+            "too_few_units" if u.code != "350300" else "insufficient_coverage") for u in UNITS]
+    coverage = [FeedCoverage(feed, u.code, rows, 1 if rows else 0, 3)
+                for feed, rows in (("hotline", 5), ("odr", 0)) for u in UNITS]
+    f = dataclasses.replace(assemble(P, UNITS, [], idx, [], coverage),
+                            rules=Rules({"satisfaction_rate": 30}, D("0.65"), 6))
+    assert f.feeds_without_data() == ("odr",)
+    assert "no data at all from odr in 2026Q1" in f.no_data_reason()
+    assert f.units_with_index() == 2
+    assert "only 2 of 3 units have an index" in f.ranks_withheld_reason()
+    assert dataclasses.replace(f, rules=Rules({}, D("0.65"), 2)).ranks_withheld_reason() is None
+    assert dataclasses.replace(f, coverage=coverage[:3]).no_data_reason() is None
+
+
 def test_csv_bytes():
-    f = assemble(P, UNITS, _mart({("350100", "satisfaction_rate"): (D(9), D(10), D("0.9"))}), [])
+    f = assemble(P, UNITS, _mart({("350100", "satisfaction_rate"): (D(9), D(10), D("0.9"))}), [],
+                 [("350100", "satisfaction_rate", D(100), None, "too_few_units")])
     data = csv_writer.render(f)
     assert data.startswith(b"\xef\xbb\xbf" + b"period,unit_code,unit_name,indicator_code,indicator_name,"
-                                             b"numerator,denominator,value,score,rank\r\n")
+                                             b"numerator,denominator,value,score,rank,note\r\n")
     lines = data.decode("utf-8-sig").split("\r\n")
-    assert lines[1] == "2026Q1,350100,福州市,satisfaction_rate,消费维权满意率,9,10,0.900000,100.00,1"
+    assert lines[1] == "2026Q1,350100,福州市,satisfaction_rate,消费维权满意率,9,10,0.900000,100.00,,too_few_units"
     assert len(lines) == 1 + 3 * 22 + 1 and lines[-1] == ""
     back = csv_writer.parse(data)
     assert back["350100"]["satisfaction_rate"]["value"] == "0.900000"
     assert set(back["350100"]["cei"]) == {"unit_name", "indicator_name", "numerator", "denominator", "value",
-                                          "score", "rank"}
+                                          "score", "rank", "note"}
 
 
 def test_catalogue_is_the_spec_and_agrees_with_the_dbt_seed():

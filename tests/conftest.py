@@ -8,6 +8,7 @@ schema applied, and the platform is pointed at it through CEI_DATABASE_URL.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 import shutil
@@ -73,6 +74,25 @@ def warehouse_url(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 
+@pytest.fixture
+def lenient_index_rules(warehouse_url: str) -> tuple[str, ...]:
+    """The index's data-sufficiency rules at their most lenient — a denominator of 1 scores, any
+    scored indicator earns an index, a ranking of one unit is published — for tests of the index's
+    arithmetic on a handful of hand-made rows: written to reference.cei_rules; returns the dbt
+    args that keep seeds/cei_rules.csv from replacing them."""
+    with (settings.DBT_PROJECT_DIR / "seeds" / "cei_weights.csv").open(encoding="utf-8") as fh:
+        scored = [r["component_code"] for r in csv.DictReader(fh) if r["parent_code"] != "cei"]
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("create schema if not exists reference")
+        conn.execute("create table reference.cei_rules (rule_code text, indicator_code text, threshold numeric,"
+                     " description text)")
+        conn.execute("insert into reference.cei_rules select 'min_denominator', code, 1, 'lenient (tests)'"
+                     " from unnest(%s::text[]) as scored (code)", (scored,))
+        conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
+                     " ('min_ranked_units', null, 1, 'lenient (tests)')")
+    return ("--exclude", "cei_rules")
+
+
 class Chromium(NamedTuple):
     path: str
     args: list[str]  # headless, and no calls home: this machine's network is closed
@@ -98,3 +118,50 @@ def chromium() -> Chromium:
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"]
     return Chromium(path, args, artifacts)
+
+
+class LibreOffice(NamedTuple):
+    soffice: str
+    pdfinfo: str
+    pdftotext: str
+    pdftoppm: str
+    artifacts: Path  # where renderings people look at are kept (git-ignored)
+
+
+_LIBREOFFICE_PACKAGES = ["libreoffice-calc-nogui", "fonts-noto-cjk", "fonts-crosextra-carlito", "poppler-utils"]
+_LIBREOFFICE_TOOLS = ("soffice", "pdfinfo", "pdftotext", "pdftoppm")
+# Chinese text needs a CJK font; Carlito is Calibri's metric twin (XlsxWriter's default font), so
+# LibreOffice lays columns and text out as Excel does and the page count means something.
+_LIBREOFFICE_FONTS = ("Noto Sans CJK SC", "Carlito")
+
+
+def _libreoffice_missing() -> list[str]:
+    missing = [tool for tool in _LIBREOFFICE_TOOLS if shutil.which(tool) is None]
+    if shutil.which("fc-list") is None:
+        return [*missing, *_LIBREOFFICE_FONTS]
+    for family in _LIBREOFFICE_FONTS:
+        listed = subprocess.run(["fc-list", f":family={family}", "family"], capture_output=True, text=True,
+                                timeout=60, check=False).stdout
+        if not listed.strip():
+            missing.append(family)
+    return missing
+
+
+@pytest.fixture(scope="session")
+def libreoffice() -> LibreOffice:
+    """Headless LibreOffice Calc, CJK and Calibri-metric fonts and poppler's PDF tools: Debian's
+    packages, installed with apt-get where missing; the test skips, saying why, where they cannot
+    be installed."""
+    if _libreoffice_missing() and shutil.which("apt-get") and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-q", *_LIBREOFFICE_PACKAGES]
+        for command in (install, ["apt-get", "update", "-q"], install):
+            done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+            if command[1] == "install" and done.returncode == 0:
+                break
+    missing = _libreoffice_missing()
+    if missing:
+        pytest.skip(f"{', '.join(missing)} missing and not installable"
+                    f" (apt-get install {' '.join(_LIBREOFFICE_PACKAGES)}, as root)")
+    artifacts = Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    return LibreOffice(*(shutil.which(tool) for tool in _LIBREOFFICE_TOOLS), artifacts)

@@ -402,13 +402,14 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     assert latest_states(warehouse_url) == rewound
 
 
-def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_url, tmp_path):
+def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_url, tmp_path, lenient_index_rules):
     """int_cei_scores (the Monte Carlo rank bands) is incremental by period: a build recomputes the
-    periods whose fingerprint (their indicator scores, the draws' weights, the model's SQL)
-    changed, keeps the others, and ends equal to a full rebuild."""
+    periods whose fingerprint (their indicator scores, the draws' weights, the rules, the model's
+    SQL) changed, keeps the others, and ends equal to a full rebuild."""
     def scores() -> dict[str, list[tuple]]:
         with psycopg.connect(warehouse_url) as conn:
-            rows = conn.execute("select * from intermediate.int_cei_scores"
+            rows = conn.execute("select period, unit_code, component_code, score, rank, rank_p05, rank_p50,"
+                                " rank_p95, inputs_md5 from intermediate.int_cei_scores"
                                 " order by period, unit_code, component_code").fetchall()
         by_period: dict[str, list[tuple]] = {}
         for row in rows:
@@ -417,7 +418,7 @@ def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_ur
 
     with psycopg.connect(warehouse_url) as conn:
         load_cases(conn)
-    dbt_build(warehouse_url, tmp_path, AS_OF)
+    dbt_build(warehouse_url, tmp_path, AS_OF, *lenient_index_rules)
     before = scores()
     assert {"2026-02", "2026-03", "2026Q1", "2026"} <= set(before)
 
@@ -433,11 +434,19 @@ def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_ur
         raw.rows = 2000
         raw.work_order("W03", "2026-03-30", region="350121", closed="2026-03-12 10:00:00+08:00", callback="满意",
                        updated="2026-03-30 10:00:00+08:00")
-    dbt_build(warehouse_url, tmp_path, AS_OF)
+    dbt_build(warehouse_url, tmp_path, AS_OF, *lenient_index_rules)
     after = scores()
     assert after["2026-02"] == tampered  # kept
     # the periods holding March were recomputed from their new inputs
-    assert all(a[7] != b[7] for p in ("2026-03", "2026Q1", "2026") for a, b in zip(after[p], before[p]))
+    assert all(a[-1] != b[-1] for p in ("2026-03", "2026Q1", "2026") for a, b in zip(after[p], before[p]))
 
     dbt_build(warehouse_url, tmp_path, AS_OF, "--full-refresh", "--select", "int_cei_scores", command="run")
-    assert scores() == {**after, "2026-02": before["2026-02"]}  # all else as the incremental build left it
+    rebuilt = scores()
+    assert rebuilt == {**after, "2026-02": before["2026-02"]}  # all else as the incremental build left it
+
+    with psycopg.connect(warehouse_url) as conn:  # a changed rule is a new input of every period
+        conn.execute("update reference.cei_rules set threshold = 2 where rule_code = 'min_ranked_units'")
+    dbt_build(warehouse_url, tmp_path, AS_OF, *lenient_index_rules)
+    stricter = scores()
+    assert set(stricter) == set(rebuilt)
+    assert all(a[-1] != b[-1] for p in stricter for a, b in zip(stricter[p], rebuilt[p]))

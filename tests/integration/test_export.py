@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import io
 import json
 import random
+import re
 import shutil
 import subprocess
 import zipfile
@@ -386,15 +388,16 @@ def test_workbook_holds_the_csv_figures(conn, loaded, tmp_path):
     by = {(r["unit_code"], r["indicator_code"]): r for r in rows}
     names = {c: n for c, n, _ in SPEC_INDICATORS} | dict(SPEC_INDEX)
     wb = openpyxl.load_workbook(tmp_path / "assessment_2026Q1.xlsx")
-    assert wb.sheetnames == ["消费维权满意率", "消费环境指数", "维权效能", "源头治理", "商品质量", "无理由退货", "说明"]
+    assert wb.sheetnames == ["消费维权满意率", "消费环境指数", "维权效能", "源头治理", "商品质量", "无理由退货", "趋势",
+                             "指数审计", "说明", "数据来源"]
     assert wb.properties.created == datetime(2026, 4, 10, 15, 59, 59)  # the as-of (UTC), not the wall clock
     compared = 0
 
     ws = wb["消费维权满意率"]
     assert ws.freeze_panes == "C4"
     headers, data = _table(ws, 1)
-    assert headers == ["单位代码", "单位名称", "满意及基本满意（件）", "参评回访（件）", "消费维权满意率", "得分",
-                       "排名"]
+    assert headers[:8] == ["单位代码", "单位名称", "满意及基本满意（件）", "参评回访（件）", "消费维权满意率", "得分",
+                           "排名", "备注"]
     for (unit, name, _), row in zip(UNITS, data):
         csv_row = by[(unit, "satisfaction_rate")]
         assert row[:2] == [unit, name]
@@ -406,17 +409,17 @@ def test_workbook_holds_the_csv_figures(conn, loaded, tmp_path):
     ws = wb["消费环境指数"]
     assert ws.freeze_panes == "C5"
     headers, data = _table(ws, 2)
-    assert headers[2:6] == ["消费环境指数/得分", "消费环境指数/排名", "消费环境指数/排名区间下限（P5）",
-                            "消费环境指数/排名区间上限（P95）"]
+    assert headers[2:8] == ["消费环境指数/得分", "消费环境指数/排名", "消费环境指数/模拟排名中位数",
+                            "消费环境指数/排名区间 P5", "消费环境指数/排名区间 P95", "消费环境指数/指标覆盖率"]
     _, idx = hand_made("2026Q1")
     band = {u: (p5, p95) for u, c, _, _, p5, p95 in idx if c == "cei"}
     for (unit, _, _), row in zip(UNITS, data):
         assert row[2] == _num(by[(unit, "cei")]["score"]) and row[3] == _num(by[(unit, "cei")]["rank"])
-        assert (row[4], row[5]) == (float(band[unit][0]), float(band[unit][1]))
+        assert (row[5], row[6]) == (float(band[unit][0]), float(band[unit][1]))
         for j, (code, cname) in enumerate(SPEC_INDEX[1:]):
-            assert headers[6 + 2 * j] == f"{cname}/得分"
-            assert row[6 + 2 * j] == _num(by[(unit, code)]["score"])
-            assert row[7 + 2 * j] == _num(by[(unit, code)]["rank"])
+            assert headers[8 + 2 * j] == f"{cname}/得分"
+            assert row[8 + 2 * j] == _num(by[(unit, code)]["score"])
+            assert row[9 + 2 * j] == _num(by[(unit, code)]["rank"])
             compared += 2
         compared += 2
 
@@ -429,6 +432,8 @@ def test_workbook_holds_the_csv_figures(conn, loaded, tmp_path):
         headers, data = _table(ws, 2)
         by_name = {n: c for c, n in names.items()}
         for col, header in enumerate(headers[2:], start=2):
+            if header == "备注":  # the notes in words, and the columns titles and notes run over
+                continue
             group, sub = header.split("/")
             code = by_name[group.removesuffix("（仅报告）")]
             seen_codes.add(code)
@@ -443,11 +448,12 @@ def test_workbook_holds_the_csv_figures(conn, loaded, tmp_path):
     notes = [" ".join(str(c.value) for c in row if c.value is not None) for row in wb["说明"].iter_rows()]
     text = "\n".join(notes)
     assert "2026-04-10 23:59:59" in text and "暂定" in text and "cei 0.1.0" in text
-    assert hashlib.sha256(b"hotline_20260320.csv").hexdigest() in text
     assert all(c in text for c, _, _ in SPEC_INDICATORS)
+    sources = "\n".join(str(c.value) for row in wb["数据来源"].iter_rows() for c in row if c.value is not None)
+    assert hashlib.sha256(b"hotline_20260320.csv").hexdigest() in sources
     with zipfile.ZipFile(tmp_path / "assessment_2026Q1.xlsx") as z:  # openpyxl drops charts on reading
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 3
+        assert len(charts) == 5  # satisfaction, index, ranks; the trend of the rate and of the index
         assert any("hiLowLines" in z.read(n).decode() for n in charts)  # the rank band
 
 
@@ -708,18 +714,90 @@ def test_refresh_exports(conn, loaded, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Rendering for people (documented check; needs LibreOffice, skipped without it)
+# Rendering for people: the workbook as the bureau's officers print it (LibreOffice → PDF, read
+# back with poppler). The PDF and a PNG of its first pages are kept in tests/artifacts/.
 
 
-def test_workbook_renders_in_libreoffice(conn, loaded, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (docs/export.md: rendering check)")
-    export_period(conn, "2026Q1", tmp_path)
+def _render(libreoffice, xlsx: Path, tmp_path: Path) -> list[str]:
+    """Each printed page's text; the PDF and its first pages (PNG, 60 dpi) kept as artifacts."""
+    out = tmp_path / "pdf"
     proc = subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--convert-to", "pdf",
-         "--outdir", str(tmp_path / "pdf"), str(tmp_path / "assessment_2026Q1.xlsx")],
-        capture_output=True, text=True, timeout=180, check=False,
+        [libreoffice.soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+         "--convert-to", "pdf", "--outdir", str(out), str(xlsx)],
+        capture_output=True, text=True, timeout=300, check=False,
     )
-    pdf = tmp_path / "pdf" / "assessment_2026Q1.pdf"
-    assert proc.returncode == 0 and pdf.exists() and pdf.stat().st_size > 10_000, proc.stderr
+    pdf = out / f"{xlsx.stem}.pdf"
+    assert proc.returncode == 0 and pdf.exists(), proc.stderr
+
+    def tool(*args: str) -> str:
+        return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    pages = int(re.search(r"^Pages:\s+(\d+)", tool(libreoffice.pdfinfo, str(pdf)), re.M)[1])
+    texts = [tool(libreoffice.pdftotext, "-f", str(n), "-l", str(n), "-layout", str(pdf), "-")
+             for n in range(1, pages + 1)]
+    shutil.copyfile(pdf, libreoffice.artifacts / pdf.name)
+    for old in libreoffice.artifacts.glob(f"{xlsx.stem}-*.png"):
+        if old.stem[len(xlsx.stem) + 1:].isdigit():  # pdftoppm's pages of this workbook only
+            old.unlink()
+    tool(libreoffice.pdftoppm, "-r", "60", "-f", "1", "-l", "4", "-png", str(pdf),
+         str(libreoffice.artifacts / xlsx.stem))
+    return texts
+
+
+def _check_pages(texts: list[str], xlsx: Path, titles: dict[str, str], strings: list[str]) -> None:
+    """Every sheet prints, in order, on a few landscape pages whose footer names it; its title and
+    the key strings are on them."""
+    sheets = openpyxl.load_workbook(xlsx, read_only=True).sheetnames
+    assert len(sheets) <= len(texts) <= 3 * len(sheets), f"{len(texts)} pages for {len(sheets)} sheets"
+    footers = [next(line for line in reversed(t.splitlines()) if line.strip()).split()[0] for t in texts]
+    assert list(dict.fromkeys(footers)) == sheets  # each sheet's pages, in the workbook's order
+    assert all(1 <= footers.count(sheet) <= 6 for sheet in sheets), footers
+    for sheet, title in titles.items():
+        assert any(title in t for t, f in zip(texts, footers) if f == sheet), (sheet, title)
+    text = "\n".join(texts)
+    for s in strings:
+        assert s in text, s
+
+
+def test_workbook_renders_in_libreoffice(conn, loaded, tmp_path, libreoffice):
+    export_period(conn, "2026Q1", tmp_path)
+    xlsx = tmp_path / "assessment_2026Q1.xlsx"
+    texts = _render(libreoffice, xlsx, tmp_path)
+    q1 = "2026年第一季度"
+    titles = {"消费维权满意率": f"{q1}消费维权满意率（暂定）", "消费环境指数": f"{q1}消费环境指数（暂定）",
+              "维权效能": f"{q1}维权效能（暂定）", "趋势": f"{q1}按月趋势（暂定）",
+              "指数审计": f"{q1}消费环境指数统计审计（暂定）", "说明": f"{q1}消费环境评价考核数据（暂定）说明",
+              "数据来源": f"{q1}数据来源（暂定）"}
+    _check_pages(texts, xlsx, titles, ["数据来源", "指数审计", "趋势", *(name for _, name, _ in UNITS),
+                                       hashlib.sha256(b"hotline_20260320.csv").hexdigest()])
+
+
+def _workbook_cases():
+    """The unit tests' figures: every note, a feed without data, an audit, a trend."""
+    path = Path(__file__).parents[1] / "unit" / "test_export_workbook.py"
+    spec = importlib.util.spec_from_file_location("workbook_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_workbook_of_every_case_renders_in_libreoffice(tmp_path, libreoffice):
+    from cei.export import workbook
+
+    cases = _workbook_cases()
+    xlsx = tmp_path / "workbook_cases_2026Q1.xlsx"
+    ctx = cases.context(status="provisional", status_reason="no data at all from odr in 2026Q1")
+    xlsx.write_bytes(workbook.render(cases.figures(), ctx))
+    texts = _render(libreoffice, xlsx, tmp_path)
+    q1 = "2026年第一季度"
+    titles = {"消费维权满意率": f"{q1}消费维权满意率（暂定）", "维权效能": f"{q1}维权效能（暂定）",
+              "趋势": f"{q1}按月趋势（暂定）", "数据来源": f"{q1}数据来源（暂定）"}
+    _check_pages(texts, xlsx, titles, ["数据不足", "覆盖不足", "参评单位不足", "负相关", "弱相关",
+                                       "本期不能转为正式", "ab" * 32, *(u.name for u in cases.UNITS)])
+
+    empty = tmp_path / "workbook_cases_2026-03.xlsx"
+    month = cases.assemble(cases.parse_period("2026-03"), cases.UNITS, [], [], [])
+    empty.write_bytes(workbook.render(month, cases.context(file_stem="assessment_2026-03", trend=None)))
+    texts = _render(libreoffice, empty, tmp_path)
+    _check_pages(texts, empty, {"消费维权满意率": "2026年3月消费维权满意率（正式）"},
+                 ["无数据：本期各单位均无消费维权满意率", "无审计数据"])  # and no 趋势: a month

@@ -15,9 +15,9 @@ from cei.export import csv_writer
 from cei.export.catalogue import BY_CODE, CODES, INDEX_CODES, INDICATORS
 from cei.export.figures import (
     RATE,
-    Unit,
     FeedCoverage,
     Rules,
+    Unit,
     assemble,
     quantize,
     text,

@@ -33,7 +33,10 @@ SHEET_EFFICIENCY = "维权效能"
 SHEET_SOURCE = "源头治理"
 SHEET_QUALITY = "商品质量"
 SHEET_RETURNS = "无理由退货"
+SHEET_TREND = "趋势"  # quarters and years: the headline rate and the index by month
+SHEET_AUDIT = "指数审计"
 SHEET_NOTES = "说明"
+SHEET_SOURCES = "数据来源"
 
 WO = "工单（最新状态）"
 

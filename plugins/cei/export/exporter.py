@@ -35,7 +35,16 @@ from cei import settings as cfg
 from cei import warehouse
 from cei.errors import CeiError
 from cei.export import csv_writer, manifest, registry, workbook
-from cei.export.catalogue import CODES, FAMILY_SHEETS, SHEET_INDEX, SHEET_NOTES, SHEET_SATISFACTION
+from cei.export.catalogue import (
+    CODES,
+    FAMILY_SHEETS,
+    SHEET_AUDIT,
+    SHEET_INDEX,
+    SHEET_NOTES,
+    SHEET_SATISFACTION,
+    SHEET_SOURCES,
+    SHEET_TREND,
+)
 from cei.export.figures import Figures, NoFigures, read_figures
 from cei.export.periods import Period, parse_period
 from cei.export.provenance import (
@@ -49,6 +58,7 @@ from cei.export.provenance import (
 )
 from cei.export.revisions import Difference, differences
 from cei.export.touched import periods_touched
+from cei.export.trend import read_trend
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +189,11 @@ def _write_atomically(out_dir: Path, files: list[tuple[str, bytes]], *, replace:
 def _sheet_rows(figures: Figures, ctx: workbook.Context) -> dict[str, int]:
     units = len(figures.units)
     rows = {SHEET_SATISFACTION: units, SHEET_INDEX: units, **dict.fromkeys(FAMILY_SHEETS, units)}
-    rows[SHEET_NOTES] = len(ctx.sources)  # source files listed
+    if ctx.trend is not None:
+        rows[SHEET_TREND] = units
+    rows[SHEET_AUDIT] = len(figures.audit)
+    rows[SHEET_NOTES] = len(CODES)  # definitions
+    rows[SHEET_SOURCES] = len(ctx.sources)  # source files listed
     return rows
 
 
@@ -213,6 +227,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
         status=status, revision=revision, as_of=asof.as_of, run_id=asof.run_id, sources=tuple(sources),
         version=platform_version(), file_stem=manifest.stem(p, revision), revises=revises,
         differences=tuple(diffs), calendar=calendar.label(), status_reason=status_reason,
+        trend=read_trend(conn, p),
     )
     csv_bytes = csv_writer.render(figures)
     xlsx_bytes = workbook.render(figures, ctx)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import psycopg
 
+from cei.errors import CeiError
 from cei.export.figures import RATE, SCORE, _query, quantize, whole
 from cei.export.periods import Period, month
 
@@ -73,21 +74,30 @@ def months_of(period: Period) -> tuple[str, ...]:
 
 def assemble_trend(months: Iterable[str], headline_rows: Iterable[tuple], index_rows: Iterable[tuple]) -> Trend:
     """A Trend from mart rows (pure): (unit, month, numerator, denominator, value) of the headline
-    rate and (unit, month, score) of the index. Rows of other months are left out."""
+    rate and (unit, month, score) of the index. Rows of other months are left out; two rows for
+    one unit and month break the marts' contract (CeiError, as figures.assemble)."""
     months = tuple(months)
     wanted = set(months)
     found: dict[tuple[str, str], dict[str, Decimal | None]] = {}
-    for unit, m, num, den, value in headline_rows:
-        if m in wanted:
-            what = f"{HEADLINE} of {unit} in {m}"
-            found.setdefault((unit, m), {}).update(
-                numerator=whole(num, f"numerator of {what}"), denominator=whole(den, f"denominator of {what}"),
-                rate=quantize(value, RATE),
-            )
-    for unit, m, score in index_rows:
-        if m in wanted:
-            found.setdefault((unit, m), {})["cei"] = quantize(score, SCORE)
+    for source, rows in (("mart_indicator_period", headline_rows), ("mart_cei", index_rows)):
+        seen: set[tuple[str, str]] = set()
+        for unit, m, *vals in rows:
+            if m not in wanted:
+                continue
+            if (unit, m) in seen:
+                raise CeiError(f"marts.{source} has two month rows for {m} {unit}: nothing exported")
+            seen.add((unit, m))
+            found.setdefault((unit, m), {}).update(_published(source, unit, m, vals))
     return Trend(months, {key: MonthFigures(**vals) for key, vals in sorted(found.items())})
+
+
+def _published(source: str, unit: str, m: str, vals: list) -> dict[str, Decimal | None]:
+    if source == "mart_cei":
+        return {"cei": quantize(vals[0], SCORE)}
+    num, den, value = vals
+    what = f"{HEADLINE} of {unit} in {m}"
+    return {"numerator": whole(num, f"numerator of {what}"), "denominator": whole(den, f"denominator of {what}"),
+            "rate": quantize(value, RATE)}
 
 
 def read_trend(conn: psycopg.Connection, period: Period) -> Trend | None:

@@ -109,15 +109,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cei.index_audit import KURTOSIS_LIMIT, SKEW_LIMIT, WEAK_CORRELATION
+
 COLUMNS = ("section", "subject", "related", "measure", "value", "flag")
 
 INDEX_CODE = "cei"
 
-# JRC/COINr outlier screen: an indicator is flagged when both hold.
-SKEW_LIMIT = 2.0
-KURTOSIS_LIMIT = 3.5
-# Inside a sub-index, a correlation below this (but not negative) is flagged `weak`.
-WEAK_CORRELATION = 0.3
 # Fewest units for a correlation, an alpha or an effective weight: with two, r is always ±1.
 MIN_UNITS = 3
 # Geometric aggregation works on 1 + 0.99·score (range [1, 100]): log(0) would zero the product.

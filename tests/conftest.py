@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse, urlunparse
 
+import openpyxl
 import psycopg
 import pytest
 from psycopg import sql
@@ -126,6 +128,45 @@ class LibreOffice(NamedTuple):
     pdftotext: str
     pdftoppm: str
     artifacts: Path  # where renderings people look at are kept (git-ignored)
+
+    def render(self, xlsx: Path, tmp_path: Path) -> list[str]:
+        """Each printed page's text; the PDF and its first pages (PNG, 60 dpi) kept as artifacts."""
+        out = tmp_path / "pdf"
+        proc = subprocess.run(
+            [self.soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+             "--convert-to", "pdf", "--outdir", str(out), str(xlsx)],
+            capture_output=True, text=True, timeout=300, check=False,
+        )
+        pdf = out / f"{xlsx.stem}.pdf"
+        assert proc.returncode == 0 and pdf.exists(), proc.stderr
+
+        def tool(*args: str) -> str:
+            return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+
+        pages = int(re.search(r"^Pages:\s+(\d+)", tool(self.pdfinfo, str(pdf)), re.M)[1])
+        texts = [tool(self.pdftotext, "-f", str(n), "-l", str(n), "-layout", str(pdf), "-")
+                 for n in range(1, pages + 1)]
+        shutil.copyfile(pdf, self.artifacts / pdf.name)
+        for old in self.artifacts.glob(f"{xlsx.stem}-*.png"):
+            if old.stem[len(xlsx.stem) + 1:].isdigit():  # pdftoppm's pages of this workbook only
+                old.unlink()
+        tool(self.pdftoppm, "-r", "60", "-f", "1", "-l", "4", "-png", str(pdf), str(self.artifacts / xlsx.stem))
+        return texts
+
+    @staticmethod
+    def check_pages(texts: list[str], xlsx: Path, titles: dict[str, str], strings: list[str]) -> None:
+        """Every sheet prints, in order, on a few landscape pages whose footer names it; its title
+        and the key strings are on them."""
+        sheets = openpyxl.load_workbook(xlsx, read_only=True).sheetnames
+        assert len(sheets) <= len(texts) <= 3 * len(sheets), f"{len(texts)} pages for {len(sheets)} sheets"
+        footers = [next(line for line in reversed(t.splitlines()) if line.strip()).split()[0] for t in texts]
+        assert list(dict.fromkeys(footers)) == sheets  # each sheet's pages, in the workbook's order
+        assert all(1 <= footers.count(sheet) <= 6 for sheet in sheets), footers
+        for sheet, title in titles.items():
+            assert any(title in t for t, f in zip(texts, footers) if f == sheet), (sheet, title)
+        text = "\n".join(texts)
+        for s in strings:
+            assert s in text, s
 
 
 _LIBREOFFICE_PACKAGES = ["libreoffice-calc-nogui", "fonts-noto-cjk", "fonts-crosextra-carlito", "poppler-utils"]

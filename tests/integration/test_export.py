@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import json
 import random
-import re
-import shutil
-import subprocess
 import zipfile
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -718,86 +714,14 @@ def test_refresh_exports(conn, loaded, tmp_path):
 # back with poppler). The PDF and a PNG of its first pages are kept in tests/artifacts/.
 
 
-def _render(libreoffice, xlsx: Path, tmp_path: Path) -> list[str]:
-    """Each printed page's text; the PDF and its first pages (PNG, 60 dpi) kept as artifacts."""
-    out = tmp_path / "pdf"
-    proc = subprocess.run(
-        [libreoffice.soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
-         "--convert-to", "pdf", "--outdir", str(out), str(xlsx)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    pdf = out / f"{xlsx.stem}.pdf"
-    assert proc.returncode == 0 and pdf.exists(), proc.stderr
-
-    def tool(*args: str) -> str:
-        return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
-
-    pages = int(re.search(r"^Pages:\s+(\d+)", tool(libreoffice.pdfinfo, str(pdf)), re.M)[1])
-    texts = [tool(libreoffice.pdftotext, "-f", str(n), "-l", str(n), "-layout", str(pdf), "-")
-             for n in range(1, pages + 1)]
-    shutil.copyfile(pdf, libreoffice.artifacts / pdf.name)
-    for old in libreoffice.artifacts.glob(f"{xlsx.stem}-*.png"):
-        if old.stem[len(xlsx.stem) + 1:].isdigit():  # pdftoppm's pages of this workbook only
-            old.unlink()
-    tool(libreoffice.pdftoppm, "-r", "60", "-f", "1", "-l", "4", "-png", str(pdf),
-         str(libreoffice.artifacts / xlsx.stem))
-    return texts
-
-
-def _check_pages(texts: list[str], xlsx: Path, titles: dict[str, str], strings: list[str]) -> None:
-    """Every sheet prints, in order, on a few landscape pages whose footer names it; its title and
-    the key strings are on them."""
-    sheets = openpyxl.load_workbook(xlsx, read_only=True).sheetnames
-    assert len(sheets) <= len(texts) <= 3 * len(sheets), f"{len(texts)} pages for {len(sheets)} sheets"
-    footers = [next(line for line in reversed(t.splitlines()) if line.strip()).split()[0] for t in texts]
-    assert list(dict.fromkeys(footers)) == sheets  # each sheet's pages, in the workbook's order
-    assert all(1 <= footers.count(sheet) <= 6 for sheet in sheets), footers
-    for sheet, title in titles.items():
-        assert any(title in t for t, f in zip(texts, footers) if f == sheet), (sheet, title)
-    text = "\n".join(texts)
-    for s in strings:
-        assert s in text, s
-
-
 def test_workbook_renders_in_libreoffice(conn, loaded, tmp_path, libreoffice):
     export_period(conn, "2026Q1", tmp_path)
     xlsx = tmp_path / "assessment_2026Q1.xlsx"
-    texts = _render(libreoffice, xlsx, tmp_path)
+    texts = libreoffice.render(xlsx, tmp_path)
     q1 = "2026年第一季度"
     titles = {"消费维权满意率": f"{q1}消费维权满意率（暂定）", "消费环境指数": f"{q1}消费环境指数（暂定）",
               "维权效能": f"{q1}维权效能（暂定）", "趋势": f"{q1}按月趋势（暂定）",
               "指数审计": f"{q1}消费环境指数统计审计（暂定）", "说明": f"{q1}消费环境评价考核数据（暂定）说明",
               "数据来源": f"{q1}数据来源（暂定）"}
-    _check_pages(texts, xlsx, titles, ["数据来源", "指数审计", "趋势", *(name for _, name, _ in UNITS),
+    libreoffice.check_pages(texts, xlsx, titles, ["数据来源", "指数审计", "趋势", *(name for _, name, _ in UNITS),
                                        hashlib.sha256(b"hotline_20260320.csv").hexdigest()])
-
-
-def _workbook_cases():
-    """The unit tests' figures: every note, a feed without data, an audit, a trend."""
-    path = Path(__file__).parents[1] / "unit" / "test_export_workbook.py"
-    spec = importlib.util.spec_from_file_location("workbook_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_workbook_of_every_case_renders_in_libreoffice(tmp_path, libreoffice):
-    from cei.export import workbook
-
-    cases = _workbook_cases()
-    xlsx = tmp_path / "workbook_cases_2026Q1.xlsx"
-    ctx = cases.context(status="provisional", status_reason="no data at all from odr in 2026Q1")
-    xlsx.write_bytes(workbook.render(cases.figures(), ctx))
-    texts = _render(libreoffice, xlsx, tmp_path)
-    q1 = "2026年第一季度"
-    titles = {"消费维权满意率": f"{q1}消费维权满意率（暂定）", "维权效能": f"{q1}维权效能（暂定）",
-              "趋势": f"{q1}按月趋势（暂定）", "数据来源": f"{q1}数据来源（暂定）"}
-    _check_pages(texts, xlsx, titles, ["数据不足", "覆盖不足", "参评单位不足", "负相关", "弱相关",
-                                       "本期不能转为正式", "ab" * 32, *(u.name for u in cases.UNITS)])
-
-    empty = tmp_path / "workbook_cases_2026-03.xlsx"
-    month = cases.assemble(cases.parse_period("2026-03"), cases.UNITS, [], [], [])
-    empty.write_bytes(workbook.render(month, cases.context(file_stem="assessment_2026-03", trend=None)))
-    texts = _render(libreoffice, empty, tmp_path)
-    _check_pages(texts, empty, {"消费维权满意率": "2026年3月消费维权满意率（正式）"},
-                 ["无数据：本期各单位均无消费维权满意率", "无审计数据"])  # and no 趋势: a month

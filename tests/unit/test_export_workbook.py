@@ -328,3 +328,22 @@ def test_charts():
     assert len(charts) == 5  # rate, index, rank band, trend rate, trend index
     assert sum("hiLowLines" in x for x in xml.values()) == 1
     assert any("纵轴自 0 起" in x for x in xml.values())
+
+
+def test_workbook_of_every_case_renders_in_libreoffice(tmp_path, libreoffice):
+    xlsx = tmp_path / "workbook_cases_2026Q1.xlsx"
+    ctx = context(status="provisional", status_reason="no data at all from odr in 2026Q1")
+    xlsx.write_bytes(workbook.render(figures(), ctx))
+    texts = libreoffice.render(xlsx, tmp_path)
+    q1 = "2026年第一季度"
+    titles = {"消费维权满意率": f"{q1}消费维权满意率（暂定）", "维权效能": f"{q1}维权效能（暂定）",
+              "趋势": f"{q1}按月趋势（暂定）", "数据来源": f"{q1}数据来源（暂定）"}
+    libreoffice.check_pages(texts, xlsx, titles, ["数据不足", "覆盖不足", "参评单位不足", "负相关", "弱相关",
+                                       "本期不能转为正式", "ab" * 32, *(u.name for u in UNITS)])
+
+    empty = tmp_path / "workbook_cases_2026-03.xlsx"
+    month = assemble(parse_period("2026-03"), UNITS, [], [], [])
+    empty.write_bytes(workbook.render(month, context(file_stem="assessment_2026-03", trend=None)))
+    texts = libreoffice.render(empty, tmp_path)
+    libreoffice.check_pages(texts, empty, {"消费维权满意率": "2026年3月消费维权满意率（正式）"},
+                 ["无数据：本期各单位均无消费维权满意率", "无审计数据"])  # and no 趋势: a month

@@ -36,6 +36,7 @@ import psycopg
 from cei.errors import CeiError
 from cei.export.catalogue import BY_CODE, CODES, Code
 from cei.export.periods import Period
+from cei.feeds import FEEDS
 
 RATE = Decimal("0.000001")
 MONEY = Decimal("0.01")
@@ -275,15 +276,17 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
         " from marts.mart_indicator_score where period = %s and period_type = %s",
         args,
     )
-    coverage = tuple(
-        FeedCoverage(*row)
-        for row in _query(
+    feed_order = {feed: i for i, feed in enumerate(FEEDS)}
+    unit_order = {u.code: u.sort_order for u in units}
+    coverage = tuple(sorted(
+        (FeedCoverage(*row) for row in _query(
             conn,
             "select feed::text, unit_code::text, rows::integer, months_present::integer, months::integer"
             " from marts.mart_feed_coverage where period = %s and period_type = %s",
             args,
-        )
-    )
+        )),
+        key=lambda c: (feed_order.get(c.feed, len(feed_order)), unit_order.get(c.unit_code, 0), c.feed),
+    ))
     figures = assemble(period, units, ind, idx, scores, coverage)
     index_coverage = dict(_query(
         conn,

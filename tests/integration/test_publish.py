@@ -78,10 +78,11 @@ def write_marts(conn, schema: str = BUILD, *, optional: bool = True) -> None:
             " 'month'::text as period_type, unit_code, unit_name, indicator_code, numerator, denominator, value"
             " from {s}.mart_indicator_monthly")
         run("create table {s}.mart_cei (period text, period_type text, unit_code text, unit_name text,"
-            " component_code text, score numeric, rank int, rank_p05 int, rank_p95 int)")
+            " component_code text, score numeric, rank int, rank_p05 int, rank_p50 int, rank_p95 int,"
+            " coverage numeric, note text)")
         for i, (code, name) in enumerate(UNITS, 1):
-            run("insert into {s}.mart_cei values ('2026-07', 'month', %s, %s, 'cei', %s, %s, %s, %s)",
-                code, name, 100 - 10 * (i - 1), i, max(1, i - 1), min(10, i + 1))
+            run("insert into {s}.mart_cei values ('2026-07', 'month', %s, %s, 'cei', %s, %s, %s, %s, %s, 1, null)",
+                code, name, 100 - 10 * (i - 1), i, max(1, i - 1), i, min(10, i + 1))
 
 
 @pytest.fixture
@@ -188,6 +189,13 @@ MARTS_CASES = {
         "update {s}.mart_cei set score = 104.5 where unit_code = '350100'",
         "expect_column_values_to_be_between(score)", "critical",
         "1 of 10 rows (10.00%), e.g. period=2026-07 unit_code=350100 component_code=cei: 104.5",
+    ),
+    "an index left empty without saying why": (
+        "marts.mart_cei",
+        "update {s}.mart_cei set score = null, rank = null, rank_p05 = null, rank_p50 = null, rank_p95 = null"
+        " where unit_code = '350200'",
+        "expect_column_values_to_not_be_null(empty_cells.note)", "critical",
+        "1 of 1 rows (100.00%), e.g. period=2026-07 unit_code=350200 component_code=cei: null",
     ),
     "satisfaction jumping month over month": (
         "marts.mart_indicator_monthly",

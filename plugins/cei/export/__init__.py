@@ -7,8 +7,9 @@
 Modules, in the order the data flows: periods (what a period is, when it is final), catalogue
 (the codes, names and sheets published), provenance (the as-of run, the load batches behind a
 period), figures (marts → exact rounded Decimals, notes, feed coverage, rules, the index audit),
-trend (a quarter's or year's months), csv_writer / workbook / manifest (the three files), revisions (differences from the published figures), registry (meta.exports), touched
-(periods a run changed), exporter (provisional / final / revision, atomic writes).
+trend (a quarter's or year's months), csv_writer / workbook / manifest (the three files),
+revisions (differences from the published figures), registry (meta.exports), touched (periods a
+run changed), exporter (provisional / final / revision, atomic writes).
 """
 
 from cei.export.exporter import ExportResult, FuturePeriod, export_dir, export_period, refresh_exports

@@ -11,8 +11,6 @@ from cei.export.trend import Trend
 
 
 @dataclass(frozen=True)
-
-
 class Context:
     """What the workbook says besides the figures."""
 
@@ -27,4 +25,6 @@ class Context:
     differences: tuple[Difference, ...] = ()
     calendar: str = ""  # the official calendar's source per year (provenance.CalendarBasis.label)
     status_reason: str | None = None  # why a period past its final date is still provisional
+    calendar_provisional: bool = False  # a figure counts deadlines over a provisional calendar
+    feeds_without_data: tuple[str, ...] = ()  # feeds with no row at all in the period
     trend: Trend | None = None  # quarters and years: the months (trend.read_trend)

@@ -22,6 +22,7 @@ from cei.export.workbook.words import (
     _percent,
     _title,
     note_meaning,
+    provisional_causes,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -147,11 +148,7 @@ def _status(figures: Figures, ctx: Context) -> str:
     status = f"{STATUS_NAMES[ctx.status]}（{ctx.status}）"
     if not ctx.status_reason:
         return status
-    causes = []
-    if "calendar" in ctx.status_reason:  # provenance.CalendarBasis.reason
-        causes.append("部分法定时限按暂定工作日历计算")
-    if missing := figures.feeds_without_data():
-        causes.append(f"数据源{'、'.join(FEED_NAMES.get(f, f) for f in missing)}本期没有任何数据")
+    causes = provisional_causes(ctx)
     because = f"，因为{'；'.join(causes)}" if causes else ""
     return f"{status}：仍为暂定{because}（{ctx.status_reason}）"
 

@@ -132,8 +132,6 @@ def _shown(value: Decimal, style: str) -> str:
 
 
 @dataclass(frozen=True)
-
-
 class _Print:
     """How a sheet prints: a fixed scale (%) and the column bands printed on pages across. The
     first band holds everything (titles, notes, tables, charts) and, for titles and charts, runs

@@ -59,8 +59,6 @@ def _trend_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
 
 
 @dataclass(frozen=True)
-
-
 class _Table:
     header: int  # row of the headers
     first: int  # first unit row

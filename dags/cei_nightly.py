@@ -65,8 +65,9 @@ SETTINGS = settings.load()  # environment variables only: nothing heavy at parse
 @dag(
     dag_id="cei_nightly",
     # No start date: the service's first run is the coming 02:00, not a surprise run of last
-    # night on the day it is started (trigger that one by hand, or `cei run`).
-    schedule=CronTriggerTimetable("0 2 * * *", timezone=LOCAL_TZ),
+    # night on the day it is started (trigger that one by hand, or `cei run`). run_immediately=0:
+    # Airflow's default would still run last night when started within 2.4 h (a tenth of a day).
+    schedule=CronTriggerTimetable("0 2 * * *", timezone=LOCAL_TZ, run_immediately=timedelta(0)),
     catchup=False,
     max_active_runs=1,  # nights run one after another, never interleaved
     doc_md=__doc__,

@@ -7,6 +7,7 @@ import ast
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def test_nightly_schedule_and_flow(dagbag):
     dag = dagbag.dags["cei_nightly"]
     assert dag.timetable.expression == "0 2 * * *"
     assert str(dag.timetable.timezone) == "Asia/Shanghai"
+    # a service started after 02:00 waits for the next night instead of running the last at once
+    assert dag.timetable.run_immediately == timedelta(0)
     assert dag.max_active_runs == 1
     order = ["wait_for_landing", "start", "ingest", "gate_feeds", "build", "gate_marts", "publish", "export",
              "finish"]

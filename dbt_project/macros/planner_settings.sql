@@ -20,7 +20,7 @@
     planner, trusting the column's high correlation with the table's order, reads them by a
     plain index scan — one page visit per row, in index order. A bitmap scan visits each page
     once, in the table's order. A night's family on 2.5 M work orders (885 k rows since the
-    month before): 2.2 s by index scan, 0.9 s by bitmap (docs/performance.md, session 14).
+    month before): 2.2 s by index scan, 0.9 s by bitmap.
 -#}
 {% macro without_plain_index_scans() -%}
     set local enable_indexscan = off
@@ -31,7 +31,7 @@
     indicator family recomputing some months): no sequential scans either. The planner costs a
     bitmap scan as if the range's rows were spread over every page of the table; on 10 M work
     orders it chose a parallel sequential scan of all 366 k pages (2.2 s) over the bitmap scan
-    that reads the 84 k pages holding them (0.9 s; session 15). A table with no usable index
+    that reads the 84 k pages holding them (0.9 s). A table with no usable index
     is still read sequentially.
 -#}
 {% macro without_sequential_scans() -%}

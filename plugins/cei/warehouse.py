@@ -445,7 +445,8 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         conn.execute(META_DDL)
         for feed in FEEDS.values():
             conn.execute(raw_table_ddl(feed))
-        conn.execute("drop schema if exists ingest_stage cascade")  # stage tables until 2026-12-02: now spool files
+        # an older release staged files in tables here; files are spooled to disk now
+        conn.execute("drop schema if exists ingest_stage cascade")
         _ensure_analyst_role(conn)
 
 

@@ -2,10 +2,9 @@
 
 A row is an exact duplicate when a row with the same business key and the same `row_hash` was
 loaded before (the unique index of raw's DDL). The hash is `md5(row(<stored columns>)::text)` in
-a session whose time zone is Asia/Shanghai — what the merge computed in SQL until 2026-12-02 —
-now written by the loader, so that a file's rows can be COPYed straight into `raw` (an
-`INSERT … SELECT` that hashed each row cost several times a plain COPY). Feeds without a
-newest-wins column hash the delivery date first (cei.ingest.load).
+a session whose time zone is Asia/Shanghai, written by the loader, so that a file's rows can be
+COPYed straight into `raw` (an `INSERT … SELECT` that hashed each row cost several times a plain
+COPY). Feeds without a newest-wins column hash the delivery date first (cei.ingest.load).
 
 `record_field` writes one typed value as PostgreSQL's output function and `record_out` would:
 NULL as nothing, booleans `t`/`f`, numerics without leading zeros and with their scale,

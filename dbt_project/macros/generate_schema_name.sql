@@ -1,7 +1,7 @@
 {#-
     Custom schemas are used verbatim: staging, intermediate, marts, reference — not dbt's
     default "<target schema>_<custom schema>". The platform's grants and the analysts' queries
-    name these schemas (operations.md), so they must not depend on the profile's target schema.
+    name these schemas (README, "What runs where"), so they must not depend on the profile's target schema.
     A node without a custom schema falls back to the profile's schema.
 
     Write–audit–publish: the `marts` models are built into the schema named by the var

@@ -1,6 +1,6 @@
 -- No-reason-return monthly reports in their latest state as of the run: one row per
 -- (enterprise_uscc, report_month), with the assessment unit. A report carries no update
--- timestamp, so the later delivery replaces the earlier one (feeds.md §3): delivery_date desc,
+-- timestamp, so the later delivery replaces the earlier one (docs/feeds.md): delivery_date desc,
 -- load_file_id desc, source_row desc.
 
 -- Incremental: each build recomputes only the keys new versions touch (macros/newest_versions.sql).

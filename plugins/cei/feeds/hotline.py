@@ -1,4 +1,4 @@
-"""hotline — 12315 / 12345 work orders (feeds.md §1)."""
+"""hotline — 12315 / 12345 work orders (docs/feeds.md)."""
 
 from cei.feeds.model import Column, Feed, Kind, not_before
 

@@ -1,4 +1,4 @@
-"""inspection — product-quality sampling inspections (流通领域商品质量抽检) (feeds.md §4)."""
+"""inspection — product-quality sampling inspections (流通领域商品质量抽检) (docs/feeds.md)."""
 
 from cei.feeds.model import Column, Feed, Kind
 

@@ -1,4 +1,4 @@
-"""odr — online consumer dispute resolution (在线消费纠纷解决) disputes (feeds.md §2)."""
+"""odr — online consumer dispute resolution (在线消费纠纷解决) disputes (docs/feeds.md)."""
 
 from cei.feeds.model import Column, Feed, Kind, not_before
 

@@ -1,4 +1,4 @@
-"""returns — offline no-reason-return (线下无理由退货) monthly reports (feeds.md §3)."""
+"""returns — offline no-reason-return (线下无理由退货) monthly reports (docs/feeds.md)."""
 
 from cei.feeds.model import Column, Feed, Kind
 

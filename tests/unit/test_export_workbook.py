@@ -296,8 +296,7 @@ def test_audit_sheet():
 
 def test_notes_and_sources():
     reason = "odr delivered no data for the period"
-    wb = load(workbook.render(figures(), context(status="provisional", status_reason=reason,
-                                                 feeds_without_data=("odr",))))
+    wb = load(workbook.render(figures(), context(status="provisional", status_reason=reason)))
     # said under the title of every sheet, first of all the headline's
     assert "。本期不能转为正式：数据源ODR在线纠纷本期没有任何数据。" in wb["消费维权满意率"]["A2"].value
     notes = "\n".join(cells(wb["说明"]))
@@ -335,7 +334,7 @@ def test_charts():
 
 def test_workbook_of_every_case_renders_in_libreoffice(tmp_path, libreoffice):
     xlsx = tmp_path / "workbook_cases_2026Q1.xlsx"
-    ctx = context(status="provisional", status_reason="no data at all from odr in 2026Q1", feeds_without_data=("odr",))
+    ctx = context(status="provisional", status_reason="no data at all from odr in 2026Q1")
     xlsx.write_bytes(workbook.render(figures(), ctx))
     texts = libreoffice.render(xlsx, tmp_path)
     q1 = "2026年第一季度"

@@ -227,8 +227,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
         status=status, revision=revision, as_of=asof.as_of, run_id=asof.run_id, sources=tuple(sources),
         version=platform_version(), file_stem=manifest.stem(p, revision), revises=revises,
         differences=tuple(diffs), calendar=calendar.label(), status_reason=status_reason,
-        calendar_provisional=bool(calendar.provisional), feeds_without_data=figures.feeds_without_data(),
-        trend=read_trend(conn, p),
+        calendar_provisional=bool(calendar.provisional), trend=read_trend(conn, p),
     )
     csv_bytes = csv_writer.render(figures)
     xlsx_bytes = workbook.render(figures, ctx)

@@ -82,7 +82,7 @@ def _audit_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
     s = _Sheet(wb, cat.SHEET_AUDIT, fmt, figures, ctx)
     s.title(
         _title(figures, ctx, "消费环境指数统计审计"),
-        _as_of_note(ctx) + "按欧盟联合研究中心（JRC）与经合组织《综合指数编制手册》及 COINr 的统计审计方法，"
+        _as_of_note(figures, ctx) + "按欧盟联合研究中心（JRC）与经合组织《综合指数编制手册》及 COINr 的统计审计方法，"
         "检查指标分布、指标间的一致性、分指数的实际权重及排名对方法选择的稳健性。审计结果供解读参考，不改变正式得分和排名。",
     )
     s.width(0, 20)

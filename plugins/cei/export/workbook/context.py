@@ -26,5 +26,4 @@ class Context:
     calendar: str = ""  # the official calendar's source per year (provenance.CalendarBasis.label)
     status_reason: str | None = None  # why a period past its final date is still provisional
     calendar_provisional: bool = False  # a figure counts deadlines over a provisional calendar
-    feeds_without_data: tuple[str, ...] = ()  # feeds with no row at all in the period
     trend: Trend | None = None  # quarters and years: the months (trend.read_trend)

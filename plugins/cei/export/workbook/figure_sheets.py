@@ -17,7 +17,7 @@ def _satisfaction_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures
     code = cat.BY_CODE["satisfaction_rate"]
     s.title(
         _title(figures, ctx, "消费维权满意率"),
-        _as_of_note(ctx) + "满意率 =（满意 + 基本满意）÷（满意 + 基本满意 + 不满意），无法联系及未回访不计；"
+        _as_of_note(figures, ctx) + "满意率 =（满意 + 基本满意）÷（满意 + 基本满意 + 不满意），无法联系及未回访不计；"
         "得分为各单位间 min–max 标准化（0–100），排名 1 为最高。",
     )
     s.headers(2, ["单位代码", "单位名称", "满意及基本满意（件）", "参评回访（件）", "消费维权满意率", "得分", "排名",
@@ -72,8 +72,9 @@ def _index_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
     remark_col = sub0 + 2 * len(subs)
     s.title(
         _title(figures, ctx, "消费环境指数"),
-        _as_of_note(ctx) + "指数与分指数为 0–100 分（2 位小数），排名 1 为最高，得分相同（2 位小数）并列取最优名次；"
-        "各级权重在 ±25% 内随机扰动 1000 次，模拟排名中位数及排名区间（第 5 至第 95 百分位）表示名次的不确定性。",
+        _as_of_note(figures, ctx) + "指数与分指数为 0–100 分（2 位小数），排名 1 为最高，"
+        "得分相同（2 位小数）并列取最优名次；各级权重在 ±25% 内随机扰动 1000 次，"
+        "模拟排名中位数及排名区间（第 5 至第 95 百分位）表示名次的不确定性。",
     )
     s.header(2, 0, "单位代码", 3)
     s.header(2, 1, "单位名称", 3)
@@ -191,7 +192,7 @@ def _family_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx:
     s = _Sheet(wb, sheet, fmt, figures, ctx)
     s.title(
         _title(figures, ctx, sheet),
-        _as_of_note(ctx) + "比率以百分比显示（CSV 中为 6 位小数）；得分为各单位间 min–max 标准化（0–100），"
+        _as_of_note(figures, ctx) + "比率以百分比显示（CSV 中为 6 位小数）；得分为各单位间 min–max 标准化（0–100），"
         "排名 1 为最优（越低越好的指标以低者为优）；不计入指数的指标仅报告，不评分、不排名。分母为 0 的比率为空。",
     )
     s.header(2, 0, "单位代码", 3)

@@ -148,7 +148,7 @@ def _status(figures: Figures, ctx: Context) -> str:
     status = f"{STATUS_NAMES[ctx.status]}（{ctx.status}）"
     if not ctx.status_reason:
         return status
-    causes = provisional_causes(ctx)
+    causes = provisional_causes(figures, ctx)
     because = f"，因为{'；'.join(causes)}" if causes else ""
     return f"{status}：仍为暂定{because}（{ctx.status_reason}）"
 
@@ -160,7 +160,8 @@ def _sources_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx
     s = _Sheet(wb, cat.SHEET_SOURCES, fmt, figures, ctx)
     for col, width in enumerate(SOURCES_WIDTHS):
         s.width(col, width)
-    s.title(_title(figures, ctx, "数据来源"), _as_of_note(ctx) + "本期数字所依据的数据：各数据源对各单位的覆盖情况，"
+    s.title(_title(figures, ctx, "数据来源"),
+            _as_of_note(figures, ctx) + "本期数字所依据的数据：各数据源对各单位的覆盖情况，"
             "及业务日期落在本期间的全部入库批次（文件名与 SHA-256 校验值）。")
     _coverage(s)
     s.section("数据来源文件（meta.load_files 中行业务日期落在本期间的入库批次）")

@@ -29,7 +29,7 @@ def _trend_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
     trend = ctx.trend
     s.title(
         _title(figures, ctx, "按月趋势"),
-        _as_of_note(ctx) + "各月数字为该月月度口径（与该月导出文件一致）：消费维权满意率为当月分子 ÷ 分母，"
+        _as_of_note(figures, ctx) + "各月数字为该月月度口径（与该月导出文件一致）：消费维权满意率为当月分子 ÷ 分母，"
         "消费环境指数为当月指数得分；空白表示该月无数据。",
     )
     s.width(0, 10)

@@ -24,21 +24,21 @@ def _title(figures: Figures, ctx: Context, what: str) -> str:
     return f"{figures.period.label}{what}（{STATUS_NAMES[ctx.status]}{rev}）"
 
 
-def provisional_causes(ctx: Context) -> list[str]:
+def provisional_causes(figures: Figures, ctx: Context) -> list[str]:
     """Why the period is provisional whatever the date, in words (Context.status_reason: the same
     in the pipeline's words)."""
     causes = []
     if ctx.calendar_provisional:
         causes.append("部分法定时限按暂定工作日历计算")
-    if ctx.feeds_without_data:
-        causes.append(f"数据源{'、'.join(FEED_NAMES.get(f, f) for f in ctx.feeds_without_data)}本期没有任何数据")
+    if missing := figures.feeds_without_data():
+        causes.append(f"数据源{'、'.join(FEED_NAMES.get(f, f) for f in missing)}本期没有任何数据")
     return causes
 
 
-def _as_of_note(ctx: Context) -> str:
+def _as_of_note(figures: Figures, ctx: Context) -> str:
     """The note under every sheet's title: the as-of, and why a provisional period cannot be final."""
     note = f"数据截至 {ctx.as_of:%Y-%m-%d %H:%M:%S}（北京时间）。"
-    causes = provisional_causes(ctx) if ctx.status == "provisional" else []
+    causes = provisional_causes(figures, ctx) if ctx.status == "provisional" else []
     return note + (f"本期不能转为正式：{'；'.join(causes)}。" if causes else "")
 
 

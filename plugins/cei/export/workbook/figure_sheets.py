@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xlsxwriter
+from xlsxwriter.chart import Chart
 
 from cei.export import catalogue as cat
 from cei.export.catalogue import Code
@@ -10,6 +11,25 @@ from cei.export.figures import Figures
 from cei.export.workbook.context import Context
 from cei.export.workbook.page import _axis, _footnotes, _Formats, _Sheet, _unit_cells
 from cei.export.workbook.words import FIRST_ROW, NO_DATA, _as_of_note, _mark, _remark, _title
+
+
+def _column_chart(s: _Sheet, name: str, rows_col: tuple[int, int, int], label_format: str, title: str,
+                  y_axis: dict) -> Chart:
+    """A column chart of one column of the sheet's table by unit name (column 1), rows first–last."""
+    first, last, col = rows_col
+    chart = s.wb.add_chart({"type": "column"})
+    chart.add_series({
+        "name": name,
+        "categories": [s.name, first, 1, last, 1],
+        "values": [s.name, first, col, last, col],
+        "fill": {"color": "#2E75B6"},
+        "data_labels": {"value": True, "num_format": label_format, "font": {"size": 10}},
+    })
+    chart.set_title({"name": title, "name_font": {"size": 12}})
+    chart.set_y_axis(_axis(y_axis))
+    chart.set_x_axis({"num_font": {"size": 11}})
+    chart.set_legend({"none": True})
+    return chart
 
 
 def _satisfaction_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: Context) -> None:
@@ -42,18 +62,9 @@ def _satisfaction_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures
     if all(figures.row(u.code, code.code).value is None for u in figures.units):
         s.no_data(f"{NO_DATA}：本期各单位均无消费维权满意率")
     else:
-        chart = wb.add_chart({"type": "column"})
-        chart.add_series({
-            "name": "消费维权满意率",
-            "categories": [s.name, first, 1, last, 1],
-            "values": [s.name, first, 4, last, 4],
-            "fill": {"color": "#2E75B6"},
-            "data_labels": {"value": True, "num_format": "0.0%", "font": {"size": 10}},
-        })
-        chart.set_title({"name": f"{figures.period.label}消费维权满意率（纵轴自 0 起）", "name_font": {"size": 12}})
-        chart.set_y_axis(_axis({"num_format": "0%", "min": 0, "max": 1, "major_unit": 0.2}))
-        chart.set_x_axis({"num_font": {"size": 11}})
-        chart.set_legend({"none": True})
+        chart = _column_chart(s, "消费维权满意率", (first, last, 4), "0.0%",
+                              f"{figures.period.label}消费维权满意率（纵轴自 0 起）",
+                              {"num_format": "0%", "min": 0, "max": 1, "major_unit": 0.2})
         s.chart(chart, 330)
     s.finish(freeze=(first, 2), table=(2, 2, last))
 
@@ -132,19 +143,9 @@ def _ranking(s: _Sheet, figures: Figures) -> None:
     s.keep_together(top, last)
     s.row = last + 2
 
-    scores = s.wb.add_chart({"type": "column"})
-    scores.add_series({
-        "name": "消费环境指数",
-        "categories": [s.name, first, 1, last, 1],
-        "values": [s.name, first, 2, last, 2],
-        "fill": {"color": "#2E75B6"},
-        "data_labels": {"value": True, "num_format": "0.0", "font": {"size": 10}},
-    })
-    scores.set_title({"name": f"{figures.period.label}消费环境指数（有得分的单位，纵轴 0–100）",
-                      "name_font": {"size": 12}})
-    scores.set_y_axis(_axis({"min": 0, "max": 100, "major_unit": 20}))
-    scores.set_x_axis({"num_font": {"size": 11}})
-    scores.set_legend({"none": True})
+    scores = _column_chart(s, "消费环境指数", (first, last, 2), "0.0",
+                           f"{figures.period.label}消费环境指数（有得分的单位，纵轴 0–100）",
+                           {"min": 0, "max": 100, "major_unit": 20})
     s.chart(scores, 330)
 
     if all(r.rank_p50 is None and r.rank_p05 is None for _, r in scored):

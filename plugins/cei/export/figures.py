@@ -264,7 +264,7 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
     idx = _query(
         conn,
         "select unit_code::text, component_code::text, score::numeric, rank::numeric, rank_p05::numeric,"
-        " rank_p50::numeric, rank_p95::numeric, coalesce(note, '')"
+        " rank_p50::numeric, rank_p95::numeric, coalesce(note, ''), coverage::numeric"
         " from marts.mart_cei where period = %s and period_type = %s",
         args,
     )
@@ -287,13 +287,8 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
         )),
         key=lambda c: (feed_order.get(c.feed, len(feed_order)), unit_order.get(c.unit_code, 0), c.feed),
     ))
-    figures = assemble(period, units, ind, idx, scores, coverage)
-    index_coverage = dict(_query(
-        conn,
-        "select unit_code::text, coverage::numeric from marts.mart_cei"
-        " where period = %s and period_type = %s and component_code = 'cei'",
-        args,
-    ))
+    figures = assemble(period, units, ind, [row[:-1] for row in idx], scores, coverage)
+    index_coverage = {unit: share for unit, code, *_, share in idx if code == "cei"}
     rules = _query(conn, "select rule_code::text, indicator_code::text, threshold::numeric from marts.dim_cei_rule", ())
     audit = tuple(
         AuditRow(*row)

@@ -64,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from cei import quality, status, steward, warehouse
+    from cei import status, steward, warehouse
     from cei.calendar import store
 
     with warehouse.connect() as conn:
@@ -92,7 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("\nAlerts (failed nights)\n" + status.alerts(conn, args.runs))
         print(f"\nQuality gates of run {run_id}\n" + status.quality_of_run(conn, run_id))
         print("\n" + status.published_marts(conn))
-        site = quality.docs_locations()[0] / "index.html"
+        site = cfg.load().data_docs_dir / "index.html"
         if site.exists():
             print(f"Data Docs (every validation, rendered): {site}")
     return 0

@@ -75,6 +75,14 @@ class Settings:
         return self.home / "dbt" / "target"
 
     @property
+    def data_docs_dir(self) -> Path:  # the quality gates' static Data Docs site (cei.quality)
+        return self.home / "data_docs"
+
+    @property
+    def gx_results_dir(self) -> Path:  # the validation results the Data Docs site renders
+        return self.home / "gx" / "validations"
+
+    @property
     def spool_dir(self) -> Path:  # files parsed, not yet merged into raw (cei.ingest.load)
         return self.home / "ingest_spool"
 

@@ -262,7 +262,7 @@ def test_a_critical_failure_stops_the_gate_with_a_message_for_the_steward(
 
 def test_each_expectation_quotes_its_own_unexpected_rows(warehouse_url, db):
     # Samples are fetched in a second pass, only for the expectations that found unexpected rows
-    # (quality._run_checks): each must get its own, the others none.
+    # (cei.quality.checkpoint): each must get its own, the others none.
     run_id = new_run(db)
     rows = [order(kind="投拆"), order(region_code="360102"), order(), order(work_order_id=None)]
     file_id = load_file(db, run_id, rows)

@@ -8,6 +8,7 @@ import pytest
 from cei import quality
 from cei.errors import CeiError
 from cei.feeds import FEEDS
+from cei.quality import assets, outcomes, suites
 from cei.settings import EXPECTATIONS_DIR
 
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
@@ -55,8 +56,8 @@ def test_every_expectation_has_a_severity_a_description_and_a_reason(path):
 def test_suite_loads_into_valid_gx_expectations_on_existing_columns(path):
     suite = quality.load_suite(path)
     if suite.kind == "raw":
-        quality.check_columns(suite, FEEDS[suite.target])
-    built = [e for asset in suite.asset_names for e in quality._gx_expectations(suite, asset)]
+        assets.check_columns(suite, FEEDS[suite.target])
+    built = [e for asset in suite.asset_names for e in suites.gx_expectations(suite, asset)]
     assert len(built) == len(suite.expectations)
     # GX's own severity field carries ours.
     assert [e.severity.value for e in built] == [
@@ -68,13 +69,13 @@ def test_suite_loads_into_valid_gx_expectations_on_existing_columns(path):
 def test_marts_suites_query_only_the_validated_schema(path):
     suite = quality.load_suite(path)
     for name in suite.assets:
-        query = quality.marts_query(suite, name, "marts__build")
+        query = assets.marts_query(suite, name, "marts__build")
         assert "{schema}" not in query and '"marts__build".' in query
         assert " marts." not in query, f"{name}: reads the published marts instead of the build"
     for item in suite.expectations:
-        if item["meta"]["asset"] != quality.TABLE_ASSET:
-            wanted = quality.referenced_columns([item])
-            query = quality.marts_query(suite, item["meta"]["asset"], "s")
+        if item["meta"]["asset"] != suites.TABLE_ASSET:
+            wanted = assets.referenced_columns([item])
+            query = assets.marts_query(suite, item["meta"]["asset"], "s")
             assert query.startswith(f'select * from "s".{suite.target}\n') or all(c in query for c in wanted), (
                 item["type"])
 
@@ -85,7 +86,7 @@ def test_the_issue_examples_are_covered_with_their_severity():
     def find(suite: str, column: str, asset: str | None = None) -> list[dict]:
         loaded = quality.load_suite(EXPECTATIONS_DIR / f"{suite}.json")
         return [e for e in loaded.expectations
-                if column in quality.referenced_columns([e]) and asset in (None, e["meta"]["asset"])]
+                if column in assets.referenced_columns([e]) and asset in (None, e["meta"]["asset"])]
 
     def severities(suite: str, column: str, asset: str | None = None) -> set[str]:
         return {e["severity"] for e in find(suite, column, asset)}
@@ -153,12 +154,12 @@ def test_a_misspelt_expectation_or_column_fails_loudly(tmp_path):
     # GX's ExpectationSuite(...) would log and silently drop the first; we refuse it.
     bad_kwargs = quality.load_suite(_write(tmp_path, [{**NOT_NULL, "kwargs": {"colum": "x"}, "severity": "warning"}]))
     with pytest.raises(CeiError, match="not a valid expectation"):
-        quality._gx_expectations(bad_kwargs, "rows")
+        suites.gx_expectations(bad_kwargs, "rows")
     bad_column = quality.load_suite(
         _write(tmp_path, [{**NOT_NULL, "kwargs": {"column": "work_order"}, "severity": "warning"}])
     )
     with pytest.raises(CeiError, match="no column work_order"):
-        quality.check_columns(bad_column, FEEDS["hotline"])
+        assets.check_columns(bad_column, FEEDS["hotline"])
 
 
 @pytest.mark.parametrize(
@@ -175,11 +176,11 @@ def test_libpq_urls_become_sqlalchemy_urls(libpq, sqlalchemy):
 
 
 def test_batch_ids_are_integers_never_text():
-    assert quality._file_ids([3, 1, 3]) == [1, 3]
+    assert assets.file_ids_of([3, 1, 3]) == [1, 3]
     for bad in (["1; drop table x"], [1.5], [True]):
         with pytest.raises(TypeError):
-            quality._file_ids(bad)
-    query = quality.rows_query(FEEDS["hotline"], [1, 3], ["kind"])
+            assets.file_ids_of(bad)
+    query = assets.rows_query(FEEDS["hotline"], [1, 3], ["kind"])
     assert query.endswith("where load_file_id in (1, 3)")
 
 
@@ -209,7 +210,7 @@ def test_a_marts_expectation_on_an_undeclared_asset_is_refused(tmp_path):
     ok = quality.load_suite(_write(tmp_path, [item], name="marts.fct_x",
                                    assets={"rates": {"query": ["select *", "from {schema}.fct_x"]}}))
     assert ok.kind == "marts" and ok.target == "fct_x" and ok.asset_names == ("table", "rates")
-    assert quality.marts_query(ok, "rates", "marts__build") == 'select *\nfrom "marts__build".fct_x'
+    assert assets.marts_query(ok, "rates", "marts__build") == 'select *\nfrom "marts__build".fct_x'
 
 
 def test_row_conditions_are_read_for_columns_and_shown_to_the_steward():
@@ -217,8 +218,8 @@ def test_row_conditions_are_read_for_columns_and_shown_to_the_steward():
             "kwargs": {"column": "volume_ratio", "min_value": 0.05,
                        "row_condition": {"type": "comparison", "column": {"name": "trailing_median"},
                                          "operator": ">=", "parameter": 20}}}
-    assert quality.referenced_columns([item]) == ["volume_ratio", "trailing_median"]
-    conf = quality._gx_expectations(
-        quality.SuiteFile("raw_hotline", EXPECTATIONS_DIR / "raw_hotline.json", (item,)), "volume")[0].configuration
-    assert quality.expectation_id(conf) == "expect_column_values_to_be_between(volume.volume_ratio)"
-    assert quality.expected_text(conf) == "volume_ratio >= 0.05 or null where trailing_median >= 20"
+    assert assets.referenced_columns([item]) == ["volume_ratio", "trailing_median"]
+    conf = suites.gx_expectations(
+        suites.SuiteFile("raw_hotline", EXPECTATIONS_DIR / "raw_hotline.json", (item,)), "volume")[0].configuration
+    assert outcomes.expectation_id(conf) == "expect_column_values_to_be_between(volume.volume_ratio)"
+    assert outcomes.expected_text(conf) == "volume_ratio >= 0.05 or null where trailing_median >= 20"

@@ -109,6 +109,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from cei.feeds import generated
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(cfg.PROJECT_ROOT) if path.is_relative_to(cfg.PROJECT_ROOT) else path)
+
+    if args.check:
+        stale = generated.stale_files()
+        if stale:
+            names = ", ".join(map(shown, stale))
+            raise CeiError(f"not what the feed declarations make: {names}; run `cei feeds generate`")
+        print("the files generated from the feed declarations are up to date")
+        return 0
+    written = generated.write()
+    for path in written:
+        print(f"wrote {shown(path)}")
+    if not written:
+        print("nothing to write: the generated files are up to date")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from cei import index_table, status, synthetic, warehouse
 
@@ -279,6 +300,12 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=92, help="number of delivery dates")
     gen.add_argument("--defect-rate", type=float, default=0.0, help="share of rows given one defect")
     gen.set_defaults(func=cmd_generate)
+
+    fd = sub.add_parser("feeds", help="write what the feed declarations make: dbt's raw sources, the raw"
+                                      " suites' contract expectations")
+    fd.add_argument("action", choices=["generate"])
+    fd.add_argument("--check", action="store_true", help="write nothing; fail when a file is out of date")
+    fd.set_defaults(func=cmd_feeds)
 
     demo = sub.add_parser("demo", help="generate a sample, run it through Airflow, print the results")
     demo.add_argument("--scale", type=int, default=5000)

@@ -41,6 +41,13 @@ _SQL_TYPES = {
 
 PERSONAL_KINDS = frozenset({Kind.PHONE, Kind.NAME})
 
+# The shape every stored value of a kind has (ingestion checks more: region membership, the USCC
+# check digit); the raw suites re-check it on what reached raw (cei.feeds.generated).
+STORED_PATTERNS = {
+    Kind.REGION: "^35[0-9]{4}$",  # a Fujian code
+    Kind.USCC: "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",  # GB 32100-2015: no I, O, S, V, Z
+}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -50,6 +57,10 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()  # for Kind.ENUM
     non_negative: bool = False  # a negative value is a row defect (feeds.md)
+    doc: str = ""  # what the column holds, for dbt's docs (the value list is added from `choices`)
+    # How the feeds gate treats a row that breaks this column's contract in raw: a column no
+    # indicator reads only warns (cei.feeds.generated).
+    gate: Literal["critical", "warning"] = "critical"
 
     @property
     def stored(self) -> bool:
@@ -89,6 +100,11 @@ class Feed:
     newest_wins: str | None
     row_checks: tuple[NotBefore, ...] = field(default=())
     header_marker: str | None = None  # XLSX: the header row is the first row containing this
+    description: str = ""  # what one raw row is, for dbt's docs
+    # Days without a delivery after which dbt's source freshness warns / errors. Nightly feeds:
+    # the 02:00 run processes the night before, so the newest delivery is ~26 hours old right
+    # after a good night; one missed night warns, three error.
+    freshness_days: tuple[int, int] = (2, 4)
 
     @property
     def extension(self) -> str:

@@ -77,6 +77,11 @@ insert into marts.dim_cei_rule (rule_code, indicator_code, threshold) values
     ('min_denominator', 'satisfaction_rate', 30), ('min_coverage', null, 0.65), ('min_ranked_units', null, 6);
 create table marts.mart_cei_audit (period text, period_type text, audit_order integer, section text, subject text,
     related text, measure text, value numeric, flag text);
+create table marts.dim_indicator (indicator_code text, indicator_name text, family text, measure text,
+    value_unit text, direction text, sort_order integer, component_code text, weight_in_component numeric,
+    numerator_definition text, denominator_definition text);
+create table marts.dim_cei_component (component_code text, component_name text, direction text, definition text,
+    sort_order integer, parent_code text, weight_in_index numeric);
 """
 FEEDS = ("hotline", "odr", "returns", "inspection")
 PERIODS = {"2026-03": "month", "2026Q1": "quarter", "2026": "year"}
@@ -149,9 +154,34 @@ def oracle_scores(period: str) -> dict[tuple[str, str], tuple[Decimal, int]]:
     return scores
 
 
+def seed(name: str) -> list[dict]:
+    """A dbt seed's rows, an empty field as null (as dbt loads it)."""
+    with (settings.DBT_PROJECT_DIR / "seeds" / name).open(encoding="utf-8", newline="") as fh:
+        return [{k: v or None for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def build_catalogue(conn) -> None:
+    """marts.dim_indicator and marts.dim_cei_component as dbt builds them from the seeds: the
+    catalogue the export publishes."""
+    weights = {w["component_code"]: (w["parent_code"], w["weight"]) for w in seed("cei_weights.csv")}
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into marts.dim_indicator values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(r["indicator_code"], r["indicator_name"], r["family"], r["measure"], r["value_unit"], r["direction"],
+              int(r["sort_order"]), *weights.get(r["indicator_code"], (None, None)), r["numerator_definition"],
+              r["denominator_definition"]) for r in seed("ref_indicators.csv")],
+        )
+        cur.executemany(
+            "insert into marts.dim_cei_component values (%s, %s, %s, %s, %s, %s, %s)",
+            [(r["component_code"], r["component_name"], r["direction"], r["definition"], int(r["sort_order"]),
+              *weights.get(r["component_code"], (None, None))) for r in seed("ref_cei_components.csv")],
+        )
+
+
 def build_marts(conn) -> None:
     calendar.refresh_calendar(conn)  # the library's years, then provisional ones
     conn.execute(MART_DDL)
+    build_catalogue(conn)
     names = {u: n for u, n, _ in UNITS}
     with conn.cursor() as cur:
         cur.executemany("insert into marts.dim_unit values (%s, %s, %s, 1)", UNITS)

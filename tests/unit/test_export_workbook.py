@@ -12,11 +12,11 @@ from decimal import Decimal as D
 
 import openpyxl
 import pytest
+from seed_catalogue import seed_catalogue
 
 from cei import settings
 from cei.errors import CeiError
 from cei.export import workbook
-from cei.export.catalogue import CODES, INDEX_CODES
 from cei.export.figures import RATE, AuditRow, FeedCoverage, Rules, Unit, assemble
 from cei.export.periods import parse_period
 from cei.export.provenance import SourceFile
@@ -40,13 +40,14 @@ PARENT = {"satisfaction_rate": "cei_satisfaction", "odr_share": "cei_source", "o
           "odr_ontime_rate": "cei_source", "inspection_fail_rate": "cei_quality"}
 RULES = Rules({code: 10 if code == "inspection_fail_rate" else 30 for code in SCORED}, D("0.65"), 6)
 THIN = "350128"  # 平潭: too few satisfaction visits (数据不足) and too little of the index's weight (覆盖不足)
+CATALOGUE = seed_catalogue()
 
 
 def base_figures(period: str = "2026Q1"):
     """Figures as the marts give them: every case of a note in one period."""
     ind, idx, scores = [], [], []
     for i, u in enumerate(UNITS, start=1):
-        for c in CODES:
+        for c in CATALOGUE.codes:
             if c.kind == "rate":
                 den = D(12) if (u.code, c.code) == (THIN, "satisfaction_rate") else D(20 + 10 * i)
                 ind.append((u.code, c.code, den - i, den, (den - i) / den))
@@ -65,7 +66,7 @@ def base_figures(period: str = "2026Q1"):
                 scores.append((u.code, code, D(100 - 10 * (i - 1)), D(i), None))
     coverage = [FeedCoverage(feed, u.code, 0 if feed == "odr" else 50 * i, 0 if feed == "odr" else 3, 3)
                 for feed in ("hotline", "odr", "returns", "inspection") for i, u in enumerate(UNITS, start=1)]
-    return assemble(parse_period(period), UNITS, ind, idx, scores, coverage)
+    return assemble(parse_period(period), UNITS, ind, idx, scores, coverage, catalogue=CATALOGUE)
 
 
 def audit_rows() -> tuple[AuditRow, ...]:
@@ -90,14 +91,14 @@ def audit_rows() -> tuple[AuditRow, ...]:
         rows.append(AuditRow("correlation", code, parent, "pearson_r", D("0.12") if weak else D("0.8"),
                              "weak" if weak else None))
         rows.append(AuditRow("correlation", code, "cei", "pearson_r", D("0.6"), None))
-    for sub in INDEX_CODES[1:]:
+    for sub in CATALOGUE.sub_indices:
         rows.append(AuditRow("correlation", sub.code, "cei", "pearson_r", D("0.7"), None))
-    for sub in INDEX_CODES[1:]:
+    for sub in CATALOGUE.sub_indices:
         single = sub.code in ("cei_satisfaction", "cei_quality")
         rows += [AuditRow("reliability", sub.code, None, "cronbach_alpha", D("NaN") if single else D("0.64"),
                           "single_indicator" if single else None),
                  AuditRow("reliability", sub.code, None, "n", D(9), None)]
-    for sub, w in zip(INDEX_CODES[1:], ("0.35", "0.3", "0.2", "0.15")):
+    for sub, w in zip(CATALOGUE.sub_indices, ("0.35", "0.3", "0.2", "0.15")):
         rows += [AuditRow("effective_weight", sub.code, None, "nominal_weight", D(w), None),
                  AuditRow("effective_weight", sub.code, None, "effective_weight", D(w) + D("0.05"), None)]
     for i, u in enumerate(UNITS[:-1], start=1):
@@ -207,7 +208,8 @@ def test_a_wide_table_runs_over_pages_across_with_the_unit_columns_repeated():
 
 def test_a_table_taller_than_a_page_repeats_its_header_rows():
     many = tuple(Unit(f"9{i:05d}", f"单位{i}", i) for i in range(40))
-    wb = load(workbook.render(assemble(parse_period("2026Q1"), many, [], [], []), context(trend=None)))
+    wb = load(workbook.render(assemble(parse_period("2026Q1"), many, [], [], [], catalogue=CATALOGUE),
+                              context(trend=None)))
     assert wb["消费维权满意率"].print_title_rows == "$3:$3"
     assert wb["消费环境指数"].print_title_rows == "$3:$4"
     files = tuple(SourceFile(i, 7, "hotline", date(2026, 1, 2), f"h{i}.csv", f"{i:064x}", 1) for i in range(60))
@@ -241,7 +243,7 @@ def test_marks_remarks_and_footnotes():
 
 
 def test_no_data_says_so():
-    empty = assemble(parse_period("2026-03"), UNITS, [], [], [])
+    empty = assemble(parse_period("2026-03"), UNITS, [], [], [], catalogue=CATALOGUE)
     data = workbook.render(empty, context(file_stem="assessment_2026-03", trend=None))
     wb = load(data)
     for name in ("消费维权满意率", "消费环境指数", "维权效能", "指数审计"):
@@ -344,7 +346,7 @@ def test_workbook_of_every_case_renders_in_libreoffice(tmp_path, libreoffice):
                                        "本期不能转为正式", "ab" * 32, *(u.name for u in UNITS)])
 
     empty = tmp_path / "workbook_cases_2026-03.xlsx"
-    month = assemble(parse_period("2026-03"), UNITS, [], [], [])
+    month = assemble(parse_period("2026-03"), UNITS, [], [], [], catalogue=CATALOGUE)
     empty.write_bytes(workbook.render(month, context(file_stem="assessment_2026-03", trend=None)))
     texts = libreoffice.render(empty, tmp_path)
     libreoffice.check_pages(texts, empty, {"消费维权满意率": "2026年3月消费维权满意率（正式）"},

@@ -1,5 +1,6 @@
--- The indicators of indicators.md (ref_indicators) with where each enters the consumer-environment
--- index (seeds/cei_weights.csv): its sub-index and weight inside it, or none (reported, not scored).
+-- The indicators of indicators.md (ref_indicators: names, roll-up, direction, what numerator and
+-- denominator count) with where each enters the consumer-environment index
+-- (seeds/cei_weights.csv): its sub-index and weight inside it, or none (reported, not scored).
 
 with
 
@@ -26,7 +27,9 @@ final as (
         indicators.direction,
         indicators.sort_order,
         weights.parent_code as component_code,
-        cast(weights.weight as numeric) as weight_in_component
+        cast(weights.weight as numeric) as weight_in_component,
+        indicators.numerator_definition,
+        indicators.denominator_definition
     from indicators
     left join weights
         on weights.component_code = indicators.indicator_code

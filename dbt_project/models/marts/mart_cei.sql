@@ -16,7 +16,8 @@
 --              indicators has enough data), 'too_few_units' (a score, but fewer units than
 --              min_ranked_units have one, so nobody is ranked on it)
 --
--- Computed in int_cei_scores (for the units with a score); here every period × unit × component.
+-- Computed in int_cei_scores (for the units with a score); here every period × unit × component
+-- (seeds/ref_cei_components.csv: the index and its sub-indices, with their names).
 
 with
 
@@ -46,15 +47,10 @@ period_calendar as (
 
 components as (
 
-    select 'cei' as component_code, '消费环境指数' as component_name
-
-    union all
-
     select
         component_code,
         component_name
-    from {{ ref('cei_weights') }}
-    where parent_code = 'cei'
+    from {{ ref('ref_cei_components') }}
 
 ),
 

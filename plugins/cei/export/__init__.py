@@ -5,8 +5,9 @@
     refresh_exports(run_id, out_dir=None) -> [ExportResult]   # the nightly DAG, after publish
 
 Modules, in the order the data flows: periods (what a period is, when it is final), catalogue
-(the codes, names and sheets published), provenance (the as-of run, the load batches behind a
-period), figures (marts → exact rounded Decimals, notes, feed coverage, rules, the index audit),
+(the codes published, from marts.dim_indicator and marts.dim_cei_component, and the sheets that
+show them), provenance (the as-of run, the load batches behind a period), figures (marts → the
+catalogue and exact rounded Decimals, notes, feed coverage, rules, the index audit),
 trend (a quarter's or year's months), csv_writer / workbook / manifest (the three files),
 revisions (differences from the published figures), registry (meta.exports), touched (periods a
 run changed), exporter (provisional / final / revision, atomic writes).

@@ -1,15 +1,23 @@
-"""What the export publishes, in the order it publishes it: the 17 indicators of indicators.md
-(code, Chinese name, kind, direction, definitions, workbook sheet), then the index `cei` and its
-four sub-indices.
+"""What the export publishes, in the order it publishes it: the indicators of `marts.dim_indicator`
+(code, Chinese name, direction, definitions; seeds/ref_indicators.csv), then the index `cei` and
+its sub-indices of `marts.dim_cei_component` (seeds/ref_cei_components.csv).
 
-This is presentation data of the export, taken from the spec's tables. The index weights are not
-here: the index is computed by dbt (`marts.mart_cei`) and the export only publishes it.
+The names, definitions, directions and order are the warehouse's: `catalogue_from_rows` builds the
+catalogue from the rows of those two tables, read with the figures (figures.read_catalogue). What is
+the export's own is presentation: the workbook's sheets, which sheet shows which indicator family,
+and the kind of number (rate, money, count, index score) that sets rounding and number formats,
+derived from the indicator's measure and unit. The index weights are not here: the index is
+computed by dbt (`marts.mart_cei`) and the export only publishes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from functools import cached_property
+from typing import Literal, cast
+
+from cei.errors import CeiError
 
 Kind = Literal["rate", "money", "count", "index"]
 Better = Literal["higher", "lower", "none"]
@@ -18,15 +26,15 @@ Better = Literal["higher", "lower", "none"]
 @dataclass(frozen=True)
 class Code:
     code: str
-    name: str  # Chinese name as in indicators.md (CSV `indicator_name`, workbook headers)
+    name: str  # Chinese name (CSV `indicator_name`, workbook headers)
     kind: Kind  # rate: 6 decimals; money: 2 decimals; count: integer; index: score, 2 decimals
-    better: Better  # which way is better (indicators.md); none: reported, not scored
-    sheet: str  # the workbook sheet (indicator family) showing it
+    better: Better  # which way is better; none: reported, not scored
+    sheet: str  # the workbook sheet showing it
     numerator: str = ""  # definitions, for the workbook's 说明 sheet
     denominator: str = ""
 
 
-# Workbook sheets, one per indicator family. 消费者满意 is the headline sheet 消费维权满意率.
+# Workbook sheets. 消费者满意 is the headline sheet 消费维权满意率.
 SHEET_SATISFACTION = "消费维权满意率"
 SHEET_INDEX = "消费环境指数"
 SHEET_EFFICIENCY = "维权效能"
@@ -38,70 +46,89 @@ SHEET_AUDIT = "指数审计"
 SHEET_NOTES = "说明"
 SHEET_SOURCES = "数据来源"
 
-WO = "工单（最新状态）"
-
-INDICATORS: tuple[Code, ...] = (
-    Code("satisfaction_rate", "消费维权满意率", "rate", "higher", SHEET_SATISFACTION,
-         f"P内办结、回访结果为满意或基本满意的{WO}",
-         f"P内办结、回访结果为满意、基本满意或不满意的{WO}（无法联系及未回访不计）"),
-    Code("complaint_accept_ontime_rate", "投诉按时受理率", "rate", "higher", SHEET_EFFICIENCY,
-         "P内登记、在7个工作日时限内作出受理决定的投诉",
-         "P内登记的投诉，不含截至统计时点尚未决定且时限未到的"),
-    Code("complaint_close_ontime_rate", "投诉按时办结率", "rate", "higher", SHEET_EFFICIENCY,
-         "已受理投诉中P内办结且自受理时间起45个工作日内办结的",
-         "已受理投诉中P内办结的，加上截至统计时点仍未办结且45个工作日时限落在P内的"),
-    Code("mediation_success_rate", "调解成功率", "rate", "higher", SHEET_EFFICIENCY,
-         "P内办结、办理结果为调解成功的投诉",
-         "P内办结、办理结果为调解成功或调解终止的投诉"),
-    Code("report_verify_ontime_rate", "举报按时核查率", "rate", "higher", SHEET_EFFICIENCY,
-         "P内登记、自登记时间起15个工作日内办结为已立案或不予立案的举报",
-         "P内登记的举报，不含截至统计时点仍未办结且时限未到的"),
-    Code("recovered_loss_yuan", "挽回经济损失（元）", "money", "higher", SHEET_EFFICIENCY,
-         f"P内办结{WO}的挽回经济损失之和"),
-    Code("tourism_complaints", "旅游投诉件数", "count", "none", SHEET_EFFICIENCY,
-         "P内登记、是否涉旅为是的投诉件数"),
-    Code("odr_share", "ODR源头化解占比", "rate", "higher", SHEET_SOURCE,
-         "P内结案、状态为和解成功的ODR纠纷",
-         "上述分子加上P内办结的投诉"),
-    Code("odr_settle_rate", "ODR和解成功率", "rate", "higher", SHEET_SOURCE,
-         "P内结案、状态为和解成功的ODR纠纷",
-         "P内结案的ODR纠纷（和解成功、和解失败、转行政调解）"),
-    Code("odr_ontime_rate", "ODR按时处理率", "rate", "higher", SHEET_SOURCE,
-         "P内结案、自提交时间起10个工作日内结案的ODR纠纷",
-         "P内结案的ODR纠纷"),
-    Code("odr_active_enterprises", "ODR活跃企业数", "count", "none", SHEET_SOURCE,
-         "P内有纠纷提交的不同企业数（按整个期间去重）"),
-    Code("return_enterprises", "无理由退货企业数", "count", "none", SHEET_RETURNS,
-         "报送月份在P内的不同企业数（按整个期间去重）"),
-    Code("return_items", "无理由退货件数", "count", "none", SHEET_RETURNS,
-         "报送月份在P内的退货件数之和"),
-    Code("return_refund_yuan", "无理由退货退款金额（元）", "money", "none", SHEET_RETURNS,
-         "报送月份在P内的退款金额之和"),
-    Code("inspection_fail_rate", "抽检不合格率", "rate", "lower", SHEET_QUALITY,
-         "P内抽样、检验结论为不合格的批次", "P内抽样的批次"),
-    Code("inspection_fail_rate_online", "网络抽检不合格率", "rate", "lower", SHEET_QUALITY,
-         "P内抽样、销售渠道为网络平台、检验结论为不合格的批次", "P内抽样、销售渠道为网络平台的批次"),
-    Code("inspection_fail_rate_offline", "实体店抽检不合格率", "rate", "lower", SHEET_QUALITY,
-         "P内抽样、销售渠道为实体店、检验结论为不合格的批次", "P内抽样、销售渠道为实体店的批次"),
-)
-
-INDEX_CODES: tuple[Code, ...] = (
-    Code("cei", "消费环境指数", "index", "higher", SHEET_INDEX,
-         "四个分指数按权重的加权平均，权重在该单位已有的分指数上重新归一（权重为局方维护的配置数据）"),
-    Code("cei_efficiency", "维权效能", "index", "higher", SHEET_INDEX,
-         "投诉按时受理率、投诉按时办结率、举报按时核查率、调解成功率得分的加权平均"),
-    Code("cei_satisfaction", "消费者满意", "index", "higher", SHEET_INDEX, "消费维权满意率得分"),
-    Code("cei_source", "源头治理", "index", "higher", SHEET_INDEX,
-         "ODR源头化解占比、ODR和解成功率、ODR按时处理率得分的加权平均"),
-    Code("cei_quality", "商品质量", "index", "higher", SHEET_INDEX, "抽检不合格率得分（越低越好）"),
-)
-
-CODES: tuple[Code, ...] = INDICATORS + INDEX_CODES
-BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
+# The sheet showing each indicator family (dim_indicator.family); the hotline's totals go with
+# the hotline's rates.
+FAMILY_SHEET: dict[str, str] = {
+    "satisfaction": SHEET_SATISFACTION,
+    "efficiency": SHEET_EFFICIENCY,
+    "hotline_totals": SHEET_EFFICIENCY,
+    "odr": SHEET_SOURCE,
+    "inspection": SHEET_QUALITY,
+    "returns": SHEET_RETURNS,
+}
 
 # Family sheets after the headline and the index, in workbook order.
 FAMILY_SHEETS: tuple[str, ...] = (SHEET_EFFICIENCY, SHEET_SOURCE, SHEET_QUALITY, SHEET_RETURNS)
 
+# (code, name, family, measure, value_unit, direction, numerator_definition, denominator_definition)
+IndicatorRow = tuple[str, str, str, str, str, str, str | None, str | None]
+# (code, name, direction, definition, parent_code): parent None for the index itself
+ComponentRow = tuple[str, str, str, str | None, str | None]
 
-def codes_of_sheet(sheet: str) -> tuple[Code, ...]:
-    return tuple(c for c in CODES if c.sheet == sheet)
+INDICATOR_COLUMNS = ("indicator_code", "indicator_name", "family", "measure", "value_unit", "direction",
+                     "numerator_definition", "denominator_definition")
+COMPONENT_COLUMNS = ("component_code", "component_name", "direction", "definition", "parent_code")
+
+
+def kind_of(code: str, measure: str, value_unit: str) -> Kind:
+    """How an indicator's figures are rounded and formatted, from its measure and unit."""
+    if measure == "rate":
+        return "rate"
+    if value_unit == "yuan":
+        return "money"
+    if value_unit == "count":
+        return "count"
+    raise CeiError(f"indicator {code} has measure {measure!r} and unit {value_unit!r}, which the export"
+                   " cannot publish: nothing exported")
+
+
+def _better(code: str, direction: str) -> Better:
+    if direction not in ("higher", "lower", "none"):
+        raise CeiError(f"{code} has direction {direction!r}, which the export does not know: nothing exported")
+    return cast(Better, direction)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The codes an export publishes: indicators in their order, then the index and its sub-indices."""
+
+    indicators: tuple[Code, ...]
+    components: tuple[Code, ...]  # the index `cei` and its sub-indices
+    sub_indices: tuple[Code, ...]  # the components weighted in the index, in order
+
+    @cached_property
+    def codes(self) -> tuple[Code, ...]:
+        return self.indicators + self.components
+
+    @cached_property
+    def by_code(self) -> dict[str, Code]:
+        return {c.code: c for c in self.codes}
+
+    def of_sheet(self, sheet: str) -> tuple[Code, ...]:
+        return tuple(c for c in self.codes if c.sheet == sheet)
+
+
+def catalogue_from_rows(indicators: Iterable[IndicatorRow], components: Iterable[ComponentRow]) -> Catalogue:
+    """The catalogue from rows of marts.dim_indicator (INDICATOR_COLUMNS) and marts.dim_cei_component
+    (COMPONENT_COLUMNS), each in publication order (sort_order)."""
+    inds: list[Code] = []
+    for code, name, family, measure, unit, direction, numerator, denominator in indicators:
+        if family not in FAMILY_SHEET:
+            raise CeiError(f"indicator {code} is of family {family!r}, which no workbook sheet shows"
+                           " (catalogue.FAMILY_SHEET): nothing exported")
+        inds.append(Code(code, name, kind_of(code, measure, unit), _better(code, direction), FAMILY_SHEET[family],
+                         numerator or "", denominator or ""))
+    comps: list[Code] = []
+    subs: list[Code] = []
+    for code, name, direction, definition, parent in components:
+        comps.append(Code(code, name, "index", _better(code, direction), SHEET_INDEX, definition or ""))
+        if parent is not None:
+            subs.append(comps[-1])
+    if not inds:
+        raise CeiError("marts.dim_indicator is empty: run the pipeline first")
+    if "cei" not in {c.code for c in comps}:
+        raise CeiError("marts.dim_cei_component has no index `cei`: run the pipeline first")
+    codes = [c.code for c in inds + comps]
+    if len(set(codes)) != len(codes):
+        raise CeiError("marts.dim_indicator and marts.dim_cei_component repeat a code: nothing exported")
+    return Catalogue(tuple(inds), tuple(comps), tuple(subs))

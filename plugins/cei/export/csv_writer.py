@@ -1,5 +1,5 @@
 """assessment_<P>.csv: UTF-8 with BOM, CRLF line ends (RFC 4180, what Excel expects), one row per
-unit × code in unit sort order then the code order of indicators.md, columns exactly
+unit × code in unit sort order then the catalogue's code order, columns exactly
 period,unit_code,unit_name,indicator_code,indicator_name,numerator,denominator,value,score,rank.
 """
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Container
 
-from cei.export.catalogue import BY_CODE
 from cei.export.figures import CSV_COLUMNS, FIELDS, Figures
 
 BOM = "\ufeff"
@@ -23,12 +23,13 @@ def render(figures: Figures) -> bytes:
     return (BOM + buf.getvalue()).encode("utf-8")
 
 
-def parse(data: bytes) -> dict[str, dict[str, dict[str, str]]]:
-    """A published CSV back into the canonical figures (CSV fields only: no rank band)."""
+def parse(data: bytes, known: Container[str]) -> dict[str, dict[str, dict[str, str]]]:
+    """A published CSV back into the canonical figures (CSV fields only: no rank band), for the
+    codes in `known` (the catalogue's)."""
     text = data.decode("utf-8-sig")
     out: dict[str, dict[str, dict[str, str]]] = {}
     for rec in csv.DictReader(io.StringIO(text, newline="")):
-        if rec["indicator_code"] not in BY_CODE:
+        if rec["indicator_code"] not in known:
             continue
         out.setdefault(rec["unit_code"], {})[rec["indicator_code"]] = {f: rec[f] for f in FIELDS if f in rec}
     return out

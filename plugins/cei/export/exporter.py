@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -36,7 +37,6 @@ from cei import warehouse
 from cei.errors import CeiError
 from cei.export import csv_writer, manifest, registry, workbook
 from cei.export.catalogue import (
-    CODES,
     FAMILY_SHEETS,
     SHEET_AUDIT,
     SHEET_INDEX,
@@ -115,8 +115,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _published(conn: psycopg.Connection, period: Period, out_dir: Path) -> _Published | None:
-    """The latest final export of `period` in `out_dir`, checked against the registry and its bytes."""
+def _published(conn: psycopg.Connection, period: Period, out_dir: Path, codes: Container[str]) -> _Published | None:
+    """The latest final export of `period` in `out_dir`, checked against the registry and its bytes;
+    a CSV read back keeps the codes in `codes` (the catalogue's)."""
     disk = {m.revision: m for m in manifest.on_disk(out_dir, period) if m.status == "final"}
     known = {r.revision: r for r in registry.finals(conn, period, out_dir)}
     for rev, reg in sorted(known.items()):
@@ -151,7 +152,7 @@ def _published(conn: psycopg.Connection, period: Period, out_dir: Path) -> _Publ
         figures = known[latest].figures
     else:  # published by a warehouse whose registry we do not have: the CSV is the record
         log.warning("%s is not in meta.exports: comparing with its CSV (no rank band)", m.path)
-        figures = csv_writer.parse(m.file("csv").read_bytes())
+        figures = csv_writer.parse(m.file("csv").read_bytes(), codes)
     return _Published(latest, m.data["files"]["csv"]["name"], figures)
 
 
@@ -192,7 +193,7 @@ def _sheet_rows(figures: Figures, ctx: workbook.Context) -> dict[str, int]:
     if ctx.trend is not None:
         rows[SHEET_TREND] = units
     rows[SHEET_AUDIT] = len(figures.audit)
-    rows[SHEET_NOTES] = len(CODES)  # definitions
+    rows[SHEET_NOTES] = len(figures.catalogue.codes)  # definitions
     rows[SHEET_SOURCES] = len(ctx.sources)  # source files listed
     return rows
 
@@ -206,7 +207,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
         )
     figures = read_figures(conn, p)
     canonical = figures.canonical()
-    published = _published(conn, p, out_dir)
+    published = _published(conn, p, out_dir, figures.catalogue.by_code)
     calendar = calendar_basis(conn, p)
     # never final while a figure rests on a provisional calendar or a feed has no data, whatever the date
     status_reason = "; ".join(r for r in (calendar.reason(), figures.no_data_reason()) if r) or None
@@ -215,7 +216,8 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
     if published is None:
         revision, revises = 0, None
     else:
-        diffs = differences(published.figures, canonical, [u.code for u in figures.units])
+        diffs = differences(published.figures, canonical, [u.code for u in figures.units],
+                            code_order=[c.code for c in figures.catalogue.codes])
         if not diffs:
             return ExportResult(p.text, "final", "unchanged", published.revision, asof.as_of, out_dir)
         # A final period stays final, even if a re-run of an older night moved the as-of back.
@@ -247,7 +249,7 @@ def _export(conn: psycopg.Connection, p: Period, out_dir: Path, run_id: int | No
         period=p, status=status, revision=revision, revises=revises, as_of=asof.as_of, run_id=asof.run_id,
         generated_at=now, export_id=export_id, version=ctx.version,
         files={k: v for k, v in files.items() if k != "json"},
-        row_counts={"csv_rows": len(figures.rows), "units": len(figures.units), "codes": len(CODES),
+        row_counts={"csv_rows": len(figures.rows), "units": len(figures.units), "codes": len(figures.catalogue.codes),
                     "load_batches": len(sources), "differences": len(diffs)},
         figures_sha256=figures.fingerprint(), sources=sources, differences=diffs,
         not_exported=list(figures.not_exported), withdrawn=withdrawn_files(conn, p, asof.run_id), calendar=calendar,

@@ -3,7 +3,9 @@
 Every number is a `Decimal` taken from PostgreSQL `numeric` and quantised with ROUND_HALF_UP to
 its published precision — rates 6 decimals, money 2, counts integers, scores 2 — never through
 float formatting. The CSV, the workbook, the registry and the revision diff all use these same
-rounded values, so what is compared is exactly what is published.
+rounded values, so what is compared is exactly what is published. The codes published, their
+names and order are the catalogue's (catalogue.py), read from `marts.dim_indicator` and
+`marts.dim_cei_component` in the same snapshot as the figures.
 
 Scores and ranks (docs/export.md):
 
@@ -34,7 +36,7 @@ from functools import cached_property
 import psycopg
 
 from cei.errors import CeiError
-from cei.export.catalogue import BY_CODE, CODES, Code
+from cei.export.catalogue import COMPONENT_COLUMNS, INDICATOR_COLUMNS, Catalogue, Code, catalogue_from_rows
 from cei.export.periods import Period
 from cei.feeds import FEEDS
 
@@ -166,7 +168,8 @@ class AuditRow:
 class Figures:
     period: Period
     units: tuple[Unit, ...]
-    rows: tuple[Row, ...]  # unit sort_order, then the code order of indicators.md
+    rows: tuple[Row, ...]  # unit sort_order, then the catalogue's code order
+    catalogue: Catalogue  # the codes published, as the marts define them
     not_exported: tuple[str, ...] = ()  # what the marts hold that the export does not know
     scored: frozenset[str] = frozenset()  # codes with a score and rank (the others: empty)
     coverage: tuple[FeedCoverage, ...] = ()  # feed × unit, feeds in FEEDS order
@@ -243,8 +246,21 @@ def _query(conn: psycopg.Connection, query: str, args: tuple) -> list[tuple]:
         raise CeiError(f"the marts are not built to their contract ({first}): run the pipeline first") from None
 
 
+def read_catalogue(conn: psycopg.Connection) -> Catalogue:
+    """The codes to publish, from `marts.dim_indicator` and `marts.dim_cei_component`."""
+    indicators = _query(
+        conn, f"select {', '.join(f'{c}::text' for c in INDICATOR_COLUMNS)} from marts.dim_indicator"
+        " order by sort_order, indicator_code", ()
+    )
+    components = _query(
+        conn, f"select {', '.join(f'{c}::text' for c in COMPONENT_COLUMNS)} from marts.dim_cei_component"
+        " order by sort_order, component_code", ()
+    )
+    return catalogue_from_rows(indicators, components)
+
+
 def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
-    """Every unit of `marts.dim_unit` × every code of the catalogue, for `period`."""
+    """Every unit of `marts.dim_unit` × every code of the catalogue (read_catalogue), for `period`."""
     units = tuple(
         Unit(code, name, order)
         for code, name, order in _query(
@@ -270,6 +286,7 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
     )
     if not ind and not idx:
         raise NoFigures(f"the marts hold no figures for period {period} ({period.type}): nothing to export")
+    catalogue = read_catalogue(conn)
     scores = _query(
         conn,
         "select unit_code::text, indicator_code::text, score::numeric, rank::numeric, coalesce(note, '')"
@@ -287,7 +304,7 @@ def read_figures(conn: psycopg.Connection, period: Period) -> Figures:
         )),
         key=lambda c: (feed_order.get(c.feed, len(feed_order)), unit_order.get(c.unit_code, 0), c.feed),
     ))
-    figures = assemble(period, units, ind, [row[:-1] for row in idx], scores, coverage)
+    figures = assemble(period, units, ind, [row[:-1] for row in idx], scores, coverage, catalogue=catalogue)
     index_coverage = {unit: share for unit, code, *_, share in idx if code == "cei"}
     rules = _query(conn, "select rule_code::text, indicator_code::text, threshold::numeric from marts.dim_cei_rule", ())
     audit = tuple(
@@ -319,11 +336,12 @@ def read_rules(rows: Iterable[tuple[str, str | None, Decimal]]) -> Rules:
 
 def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tuple],
              index_rows: Iterable[tuple], score_rows: Iterable[tuple],
-             coverage: Iterable[FeedCoverage] = ()) -> Figures:
+             coverage: Iterable[FeedCoverage] = (), *, catalogue: Catalogue) -> Figures:
     """Figures from mart rows (pure): (unit, code, numerator, denominator, value),
     (unit, component, score, rank, rank_p05, rank_p50, rank_p95, note) and the indicator scores
-    (unit, code, score, rank, note)."""
+    (unit, code, score, rank, note), for the codes of `catalogue`."""
     units = tuple(units)
+    codes, by_code = catalogue.codes, catalogue.by_code
     known_units = {u.code for u in units}
     raw: dict[str, dict[tuple[str, str], tuple]] = {}
     not_exported: set[str] = set()
@@ -332,7 +350,7 @@ def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tup
     for source, rows in sources:
         seen = raw.setdefault(source, {})
         for unit, code, *vals in rows:
-            if unit not in known_units or code not in BY_CODE:
+            if unit not in known_units or code not in by_code:
                 not_exported.add(f"{source}:{unit}:{code}")
                 continue
             if (unit, code) in seen:
@@ -341,7 +359,7 @@ def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tup
 
     published: dict[tuple[str, str], dict] = {}
     for u in units:
-        for c in CODES:
+        for c in codes:
             what = f"{c.code} of {u.code} in {period}"
             if c.kind == "index":
                 vals = raw["mart_cei"].get((u.code, c.code))
@@ -365,17 +383,17 @@ def assemble(period: Period, units: Iterable[Unit], indicator_rows: Iterable[tup
     scored = {code for _, code in raw["mart_indicator_score"]}
     for (unit, code), (score, rank, note) in raw["mart_indicator_score"].items():
         what = f"{code} of {unit} in {period}"
-        if BY_CODE[code].kind == "index":
+        if by_code[code].kind == "index":
             continue
         published[(unit, code)].update(
             score=quantize(score, SCORE), rank=whole(rank, f"rank of {what}"), note=_note(note, what)
         )
 
     rows = tuple(
-        Row(unit_code=u.code, unit_name=u.name, code=c, **published[(u.code, c.code)]) for u in units for c in CODES
+        Row(unit_code=u.code, unit_name=u.name, code=c, **published[(u.code, c.code)]) for u in units for c in codes
     )
-    return Figures(period, units, rows, tuple(sorted(not_exported)),
-                   frozenset(scored) | {c.code for c in CODES if c.kind == "index"}, tuple(coverage))
+    return Figures(period, units, rows, catalogue, tuple(sorted(not_exported)),
+                   frozenset(scored) | {c.code for c in codes if c.kind == "index"}, tuple(coverage))
 
 
 def _note(note: str | None, what: str) -> str:

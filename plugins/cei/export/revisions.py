@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from cei.export.catalogue import CODES
 from cei.export.figures import FIELDS
 
 Canonical = Mapping[str, Mapping[str, Mapping[str, str]]]  # unit_code → code → field → text
@@ -36,17 +35,19 @@ class Difference:
         return asdict(self)
 
 
-def differences(old: Canonical, new: Canonical, unit_order: list[str] | None = None) -> list[Difference]:
-    """Every published field that differs, in unit order then code order then field order.
+def differences(old: Canonical, new: Canonical, unit_order: list[str] | None = None, *,
+                code_order: Sequence[str]) -> list[Difference]:
+    """Every published field that differs, in unit order then code order (the catalogue's; codes
+    outside it after, by code) then field order.
 
     Fields missing from `old` (a base read back from a CSV has no rank band) are not compared."""
-    code_order = {c.code: i for i, c in enumerate(CODES)}
+    code_rank = {c: i for i, c in enumerate(code_order)}
     units = list(unit_order or [])
     units += sorted((set(old) | set(new)) - set(units))
     out: list[Difference] = []
     for unit in units:
         o_unit, n_unit = old.get(unit, {}), new.get(unit, {})
-        for code in sorted(set(o_unit) | set(n_unit), key=lambda c: (code_order.get(c, len(code_order)), c)):
+        for code in sorted(set(o_unit) | set(n_unit), key=lambda c: (code_rank.get(c, len(code_rank)), c)):
             o, n = o_unit.get(code), n_unit.get(code)
             if o is None or n is None:
                 old_row, new_row = ("" if o is None else "present"), ("" if n is None else "present")

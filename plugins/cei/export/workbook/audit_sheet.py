@@ -9,6 +9,7 @@ from decimal import Decimal
 import xlsxwriter
 
 from cei.export import catalogue as cat
+from cei.export.catalogue import Catalogue
 from cei.export.figures import AuditRow, Figures
 from cei.export.workbook.context import Context
 from cei.export.workbook.page import _finite, _Formats, _Sheet, _table_block
@@ -23,23 +24,23 @@ GOOD_ALPHA = "0.7"  # Nunnally's rule of thumb, as the handbook cites it
 # 指数审计
 
 
-def _name(code: str, units: dict[str, str] | None = None) -> str:
-    if code in cat.BY_CODE:
-        return cat.BY_CODE[code].name
-    return (units or {}).get(code, code)
-
-
 class _Audit:
-    """The audit rows by section, subject and measure."""
+    """The audit rows by section, subject and measure, and the names of the codes they are about."""
 
-    def __init__(self, rows: Iterable[AuditRow]):
+    def __init__(self, rows: Iterable[AuditRow], catalogue: Catalogue):
         self.rows = tuple(rows)
+        self.catalogue = catalogue
         self.by: dict[tuple[str, str, str | None, str], AuditRow] = {}
         self.subjects: dict[str, list[str]] = defaultdict(list)
         for r in self.rows:
             self.by[(r.section, r.subject, r.related, r.measure)] = r
             if r.subject not in self.subjects[r.section]:
                 self.subjects[r.section].append(r.subject)
+
+    def name(self, code: str) -> str:
+        """The catalogue's name of an indicator, the index or a sub-index; else the code itself."""
+        c = self.catalogue.by_code.get(code)
+        return c.name if c else code
 
     def get(self, section: str, subject: str, measure: str, related: str | None = None) -> AuditRow | None:
         return self.by.get((section, subject, related, measure))
@@ -57,13 +58,13 @@ class _Audit:
         for r in self.rows:
             if r.section == "correlation":
                 for c in (r.subject, r.related):
-                    if c and c not in codes and cat.BY_CODE.get(c, None) and cat.BY_CODE[c].kind != "index":
+                    if c and c not in codes and (known := self.catalogue.by_code.get(c)) and known.kind != "index":
                         codes.append(c)
         return codes
 
     def parent(self, indicator: str) -> str | None:
         """The indicator's sub-index: the one it is correlated with (cei.index_audit does so for its own)."""
-        subs = {c.code for c in cat.INDEX_CODES[1:]}
+        subs = {c.code for c in self.catalogue.sub_indices}
         for r in self.rows:
             if r.section == "correlation" and r.subject == indicator and r.related in subs:
                 return r.related
@@ -93,7 +94,7 @@ def _audit_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
         s.no_data("无审计数据")
         s.finish()
         return
-    audit = _Audit(figures.audit)
+    audit = _Audit(figures.audit, figures.catalogue)
     _audit_indicators(s, audit)
     _audit_correlations(s, audit)
     _audit_reliability(s, audit)
@@ -110,10 +111,11 @@ def _audit_indicators(s: _Sheet, audit: _Audit) -> None:
 
     def write(code: str) -> Callable[[int], None]:
         def row(r: int) -> None:
-            style = "rate" if cat.BY_CODE.get(code) and cat.BY_CODE[code].kind == "rate" else "value"
+            known = audit.catalogue.by_code.get(code)
+            style = "rate" if known and known.kind == "rate" else "value"
             flags = {a.flag for m in ("skewness", "kurtosis") if (a := audit.get("indicator", code, m)) and a.flag}
-            s.text(r, 0, _name(code), wrap=True, fit=False)
-            s.text(r, 1, _name(audit.parent(code) or ""), fit=False)
+            s.text(r, 0, audit.name(code), wrap=True, fit=False)
+            s.text(r, 1, audit.name(audit.parent(code) or ""), fit=False)
             s.number(r, 2, audit.value("indicator", code, "n"), "count")
             s.number(r, 3, audit.value("indicator", code, "missing_share"), "share")
             for col, m in ((4, "min"), (5, "max"), (6, "mean")):
@@ -141,7 +143,7 @@ def _audit_correlations(s: _Sheet, audit: _Audit) -> None:
 
         def matrix_row(a: str) -> Callable[[int], None]:
             def row(r: int) -> None:
-                s.text(r, 0, _name(a), s.fmt.key, wrap=True, fit=False)
+                s.text(r, 0, audit.name(a), s.fmt.key, wrap=True, fit=False)
                 for j, b in enumerate(codes, start=1):
                     if a == b:
                         s.text(r, j, "—", s.fmt.number("band"), fit=False)
@@ -150,25 +152,25 @@ def _audit_correlations(s: _Sheet, audit: _Audit) -> None:
                     s.number(r, j, _finite(c.value) if c else None, "stat", _flag_mark(c.flag if c else None))
             return row
 
-        _table_block(s, ["指标", *(_name(c) for c in codes)], [matrix_row(c) for c in codes])
+        _table_block(s, ["指标", *(audit.name(c) for c in codes)], [matrix_row(c) for c in codes])
 
     def link_row(code: str) -> Callable[[int], None]:
         def row(r: int) -> None:
             parent = audit.parent(code)
             own = audit.get("correlation", code, "pearson_r", parent) if parent else None
-            s.text(r, 0, _name(code), wrap=True, fit=False)
-            s.text(r, 1, _name(parent) if parent else "—", fit=False)
+            s.text(r, 0, audit.name(code), wrap=True, fit=False)
+            s.text(r, 1, audit.name(parent) if parent else "—", fit=False)
             s.number(r, 2, _finite(own.value) if own else None, "stat", _flag_mark(own.flag if own else None))
             s.number(r, 3, audit.value("correlation", code, "pearson_r", "cei"), "stat")
             flag = FLAG_NAMES.get(own.flag, own.flag) if own and own.flag else ""
             s.text(r, 4, flag, s.fmt.marked("text", _flag_mark(own.flag if own else None)), fit=False)
         return row
 
-    subs = [c.code for c in cat.INDEX_CODES[1:] if audit.get("correlation", c.code, "pearson_r", "cei")]
+    subs = [c.code for c in audit.catalogue.sub_indices if audit.get("correlation", c.code, "pearson_r", "cei")]
 
     def sub_row(code: str) -> Callable[[int], None]:
         def row(r: int) -> None:
-            s.text(r, 0, _name(code), s.fmt.key, fit=False)
+            s.text(r, 0, audit.name(code), s.fmt.key, fit=False)
             s.text(r, 1, "（分指数）", fit=False)
             s.number(r, 2, None, "stat")
             s.number(r, 3, audit.value("correlation", code, "pearson_r", "cei"), "stat")
@@ -200,7 +202,7 @@ def _audit_reliability(s: _Sheet, audit: _Audit) -> None:
                 remark, mark = f"一致（≥ {GOOD_ALPHA}）", None
             else:
                 remark, mark = f"一致性偏低（< {GOOD_ALPHA}）", "warn"
-            s.text(r, 0, _name(code), s.fmt.key, fit=False)
+            s.text(r, 0, audit.name(code), s.fmt.key, fit=False)
             s.number(r, 1, members.get(code) or None, "count")
             s.number(r, 2, alpha, "stat", mark)
             s.number(r, 3, audit.value("reliability", code, "n"), "count")
@@ -218,7 +220,7 @@ def _audit_weights(s: _Sheet, audit: _Audit) -> None:
 
     def write(code: str) -> Callable[[int], None]:
         def row(r: int) -> None:
-            s.text(r, 0, _name(code), s.fmt.key, fit=False)
+            s.text(r, 0, audit.name(code), s.fmt.key, fit=False)
             s.number(r, 1, audit.value("effective_weight", code, "nominal_weight"), "share")
             s.number(r, 2, audit.value("effective_weight", code, "effective_weight"), "share")
         return row

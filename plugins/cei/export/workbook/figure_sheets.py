@@ -34,7 +34,7 @@ def _column_chart(s: _Sheet, name: str, rows_col: tuple[int, int, int], label_fo
 
 def _satisfaction_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: Context) -> None:
     s = _Sheet(wb, cat.SHEET_SATISFACTION, fmt, figures, ctx)
-    code = cat.BY_CODE["satisfaction_rate"]
+    code = figures.catalogue.by_code["satisfaction_rate"]
     s.title(
         _title(figures, ctx, "消费维权满意率"),
         _as_of_note(figures, ctx) + "满意率 =（满意 + 基本满意）÷（满意 + 基本满意 + 不满意），无法联系及未回访不计；"
@@ -78,7 +78,7 @@ INDEX_COLUMNS = (  # 消费环境指数 group: header, Row attribute (None: the 
 
 def _index_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: Context) -> None:
     s = _Sheet(wb, cat.SHEET_INDEX, fmt, figures, ctx)
-    subs = cat.INDEX_CODES[1:]
+    subs = figures.catalogue.sub_indices
     sub0 = 2 + len(INDEX_COLUMNS)  # first sub-index column
     remark_col = sub0 + 2 * len(subs)
     s.title(
@@ -120,7 +120,7 @@ def _index_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
     last = first + len(figures.units) - 1
     s.keep_together(0, last)  # the title with its table
     s.row = last + 2
-    _footnotes(s, notes, cat.INDICATORS, ["指标覆盖率：该单位有得分的指标所占指数总权重的比例。"])
+    _footnotes(s, notes, figures.catalogue.indicators, ["指标覆盖率：该单位有得分的指标所占指数总权重的比例。"])
     _ranking(s, figures)
     s.finish(freeze=(first, 2), table=(2, 3, last), groups=[2, *range(sub0, remark_col + 1, 2)])
 
@@ -187,7 +187,7 @@ def _columns_of(code: Code, scored: frozenset[str]) -> list[tuple[str, str, str]
 
 
 def _family_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: Context, sheet: str) -> None:
-    codes = cat.codes_of_sheet(sheet)
+    codes = figures.catalogue.of_sheet(sheet)
     layout = [(c, _columns_of(c, figures.scored)) for c in codes]
     remark_col = 2 + sum(len(cols) for _, cols in layout)
     s = _Sheet(wb, sheet, fmt, figures, ctx)

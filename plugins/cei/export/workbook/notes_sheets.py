@@ -114,17 +114,17 @@ def _notes_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
         mins = [[c.code, c.name, Decimal(rules.min_denominator[c.code]),
                  f"分母低于 {rules.min_denominator[c.code]} {'批次' if c.code.startswith('inspection') else '件'}"
                  "的单位：数值照常公布，不计得分、不参与排名（备注：数据不足）"]
-                for c in cat.INDICATORS if c.code in rules.min_denominator]
+                for c in figures.catalogue.indicators if c.code in rules.min_denominator]
         table(["指标代码", "指标名称", "最低分母", "说明"], mins, ["text", "wrap", "count", "wrap"])
     s.paragraph("备注的含义（各工作表中底色标出的单元格及「备注」列）：")
-    table(["备注", "代码", "含义"], [[name, note, note_meaning(note, rules, cat.INDICATORS)]
+    table(["备注", "代码", "含义"], [[name, note, note_meaning(note, rules, figures.catalogue.indicators)]
                                      for note, name in NOTE_NAMES.items()], ["key", "text", "wrap"])
 
     s.section("指标定义")
     defs = [
         [c.code, c.name, c.sheet, c.numerator, c.denominator or "—", BETTER_NAMES[c.better],
          "是" if c.code in figures.scored else "否"]
-        for c in cat.CODES
+        for c in figures.catalogue.codes
     ]
     table(["代码", "名称", "所在工作表", "分子 / 定义", "分母", "方向", "评分"], defs,
           ["text", "wrap", "text", "wrap", "wrap", "wrap", "text"])
@@ -132,8 +132,9 @@ def _notes_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, figures: Figures, ctx: 
     if ctx.revision:
         s.section(f"修订内容（相对 {ctx.revises}）")
         units = {u.code: u.name for u in figures.units}
+        by_code = figures.catalogue.by_code
         diffs = [
-            [d.unit, units.get(d.unit, ""), d.code, cat.BY_CODE[d.code].name if d.code in cat.BY_CODE else "",
+            [d.unit, units.get(d.unit, ""), d.code, by_code[d.code].name if d.code in by_code else "",
              FIELD_NAMES.get(d.field, d.field), d.old, d.new]
             for d in ctx.differences
         ]

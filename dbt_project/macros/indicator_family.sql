@@ -8,7 +8,7 @@
       count, sum, distinct_count: value = numerator = the figure, denominator null.
     calendar_status: 'provisional' when `calendar` and the figure's provisional_calendar column
     says a deadline it counts was reckoned on a provisional year's days (int_sla_clocks), else
-    'official'. Only the months the build recomputes (macros/indicator_months.sql).
+    'official'. Only the months the build recomputes (macros/incremental/indicator_months.sql).
 -#}
 {% macro indicator_family_rows(family, figures='figures', calendar=false) -%}
     select

@@ -4,7 +4,7 @@ delivery's quarantined rows as a CSV to send back upstream.
 Withdrawing changes the ledger and marks the file's raw rows; nothing is deleted. From the next
 run the rows count nowhere: staging leaves them out (`where not withdrawn`), every incremental
 model recomputes every key once (the withdrawn files are among its inputs:
-dbt_project/macros/newest_versions.sql), the feeds gate no longer takes the file, and the nightly
+dbt_project/macros/incremental/newest_versions.sql), the feeds gate no longer takes the file, and the nightly
 export refreshes the periods it held rows of, whose manifests list it. A replacement loads like
 any new file, even when it repeats rows of the withdrawn one (raw's duplicate check covers the
 rows in force only).

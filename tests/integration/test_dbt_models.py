@@ -218,7 +218,7 @@ def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):
         ).fetchone() == (True, False)
 
 
-INCREMENTAL = {  # the incremental models (macros/newest_versions.sql) and their keys
+INCREMENTAL = {  # the incremental models (macros/incremental/newest_versions.sql) and their keys
     "intermediate.int_work_orders_latest": "work_order_id",
     "intermediate.int_odr_disputes_latest": "dispute_id",
     "intermediate.int_return_reports_latest": "enterprise_uscc, report_month",
@@ -262,8 +262,8 @@ def rebuilt_clocks(url: str) -> set[tuple[str, str]]:
 
 def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path):
     """The incremental models (int_*_latest, int_sla_clocks, fct_*) recompute only the keys a night
-    touched and the clocks the as-of turns (macros/newest_versions.sql), the indicator families
-    the months those reach (macros/indicator_months.sql): forward nights, a version
+    touched and the clocks the as-of turns (macros/incremental/newest_versions.sql), the indicator families
+    the months those reach (macros/incremental/indicator_months.sql): forward nights, a version
     loaded late for an earlier delivery date, and a rewind to an earlier as-of each give exactly
     what a full rebuild gives."""
     def full_rebuild(as_of: str) -> dict[str, list[tuple]]:

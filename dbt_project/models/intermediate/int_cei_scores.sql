@@ -24,7 +24,7 @@
 -- scores of a few periods only. Each row keeps the fingerprint of what its period was computed
 -- from (inputs_md5: the period's indicator scores, the weights of every draw, this model's SQL);
 -- a build deletes the periods whose fingerprint changed or that are gone (pre-hook) and computes
--- the periods it has no rows for (macros/cei_period_inputs.sql).
+-- the periods it has no rows for (macros/incremental/cei_period_inputs.sql).
 
 {#- A new column comes with new SQL, whose fingerprint makes the pre-hook forget every period:
     the column is appended and every row recomputed. -#}

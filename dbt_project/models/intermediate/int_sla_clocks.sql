@@ -27,9 +27,9 @@
 -- whatever that year's schedule. An open clock is provisional whatever the as-of, so that its
 -- status never changes without a new version (the build re-judges what a version touches).
 --
--- Incremental (macros/newest_versions.sql): a build re-judges the clocks of the work orders and
+-- Incremental (macros/incremental/newest_versions.sql): a build re-judges the clocks of the work orders and
 -- disputes a night touched, and the open clocks whose judgement the as-of turns (their deadline
--- between the last build's as-of and this one, or beyond the calendar: macros/sla_clocks.sql);
+-- between the last build's as-of and this one, or beyond the calendar: macros/incremental/sla_clocks.sql);
 -- every clock when the SQL, the region mapping, the deadlines or an upstream model's inputs changed.
 --
 -- A new column reaches an existing table (on_schema_change): the model's SQL changed, so that

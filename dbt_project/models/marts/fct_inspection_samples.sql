@@ -2,7 +2,7 @@
 -- state (a re-test may overturn a result) as of the run, with its assessment unit.
 
 -- Incremental: each build rewrites only the rows of the keys new versions touch
--- (macros/newest_versions.sql); the build schema is kept from one publication to the next.
+-- (macros/incremental/newest_versions.sql); the build schema is kept from one publication to the next.
 
 {{ config(**newest_versions_config('stg_inspection__samples', ['sample_id'])) }}
 

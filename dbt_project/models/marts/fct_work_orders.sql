@@ -3,7 +3,7 @@
 -- phone hash stays in staging.
 
 -- Incremental: each build rewrites only the rows of the keys new versions touch
--- (macros/newest_versions.sql); the build schema is kept from one publication to the next.
+-- (macros/incremental/newest_versions.sql); the build schema is kept from one publication to the next.
 
 {{ config(**newest_versions_config('stg_hotline__work_orders', ['work_order_id'])) }}
 

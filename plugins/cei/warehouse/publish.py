@@ -1,7 +1,7 @@
 """Write–audit–publish of the marts.
 
 dbt builds the marts into MARTS_BUILD (the `marts_schema` var read by
-dbt_project/macros/generate_schema_name.sql), the marts gate (cei.quality.validate_marts)
+dbt_project/macros/overrides/generate_schema_name.sql), the marts gate (cei.quality.validate_marts)
 audits them there, and publish_marts swaps them in, in one transaction. Analysts and exports
 read `marts`, which therefore changes only when a whole build passed its gate: a failing night
 leaves the previous night's marts in place and readable.

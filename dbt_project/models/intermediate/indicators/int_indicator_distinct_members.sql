@@ -5,9 +5,9 @@
 --   odr_active_enterprises  ODR活跃企业数     enterprises with a dispute filed in the month
 --   return_enterprises      无理由退货企业数   enterprises with a no-reason-return report for the month
 
--- Incremental by month, like the families that read it (macros/indicator_months.sql).
+-- Incremental by month, like the families that read it (macros/incremental/indicator_months.sql).
 
-{{ config(**indicator_months_config(['indicator_code', 'unit_code', 'month', 'member_id'])) }}
+{{ config(**indicator_months_config(['indicator_code', 'unit_code', 'month', 'member_id'], whole_months=false)) }}
 
 with
 

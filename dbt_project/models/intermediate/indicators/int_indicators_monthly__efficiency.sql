@@ -20,7 +20,7 @@
 --                 N = deadline_report_verify_days working days of 登记时间
 --     denominator 举报 registered in the month, except those still open whose deadline is after as-of
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

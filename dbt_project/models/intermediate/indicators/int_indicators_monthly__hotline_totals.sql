@@ -6,7 +6,7 @@
 --                                          month (an empty amount adds nothing)
 --   tourism_complaints  旅游投诉件数        投诉 registered in the month with 是否涉旅 = 是
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

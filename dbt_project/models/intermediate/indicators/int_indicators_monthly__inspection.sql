@@ -6,7 +6,7 @@
 --   inspection_fail_rate_online   网络抽检不合格率   the same over channel 网络平台
 --   inspection_fail_rate_offline  实体店抽检不合格率 the same over channel 实体店
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

@@ -10,7 +10,7 @@
 --   odr_active_enterprises 活跃企业数  distinct enterprises with a dispute filed in the month
 --                               (int_indicator_distinct_members); value = the count, denominator null
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

@@ -8,7 +8,7 @@
 --   return_items        无理由退货件数          sum of 退货件数 of the month's reports
 --   return_refund_yuan  无理由退货退款金额（元）  sum of 退款金额 of the month's reports
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

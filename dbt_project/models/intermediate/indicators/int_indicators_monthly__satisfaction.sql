@@ -8,7 +8,7 @@
 --
 -- "Closed in the month" is the local (Asia/Shanghai) month of 办结时间.
 
--- Incremental by month: a build recomputes the months a change can reach (macros/indicator_months.sql).
+-- Incremental by month: a build recomputes the months a change can reach (macros/incremental/indicator_months.sql).
 
 {{ config(**indicator_months_config()) }}
 

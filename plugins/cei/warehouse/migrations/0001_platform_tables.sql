@@ -79,7 +79,7 @@ create table if not exists meta.quality_gates (
     note             text,  -- e.g. why a suite was skipped, or a first night without volume history
     checked_at       timestamptz not null default now()
 );
--- The incremental dbt models' watermarks (dbt_project/macros/newest_versions.sql): one row per
+-- The incremental dbt models' watermarks (dbt_project/macros/incremental/newest_versions.sql): one row per
 -- table, keyed by the table's OID, which stays with it when publishing renames its schema.
 create table if not exists meta.dbt_watermarks (
     relation_oid     oid primary key,

@@ -16,7 +16,7 @@
     re-testing all of history every night would only make the night's cost grow with history
     (docs/performance.md). Their keys are unique by index, not by a test of the rebuilt rows.
 -#}
-{% macro get_where_subquery(relation) -%}
+{% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') or 'true' -%}
     {%- set where = where | replace('__recent_deliveries__',
                                     'delivery_date between ' ~ as_of_date() ~ ' - 6 and ' ~ as_of_date()) -%}
@@ -28,26 +28,4 @@
         {%- do return(relation) -%}
     {%- endif -%}
     {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
-{%- endmacro %}
-
-{% macro rebuilt_rows(relation) -%}
-    {%- set tested = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
-    {%- if tested is none or tested.config.materialized != 'incremental' -%}
-        {%- do return('true') -%}
-    {%- endif -%}
-    {%- set rows = run_query(
-        "select w.rebuilt_after_file_id, w.rebuilt_after_date, w.through_file_id,"
-        ~ " (select array_agg(a.attname::text) from pg_attribute a where a.attrelid = w.relation_oid"
-        ~ " and a.attname in ('delivery_date', 'built_through_file_id') and not a.attisdropped)"
-        ~ " from meta.dbt_watermarks w"
-        ~ " where w.relation_oid = to_regclass('" ~ relation.include(database=false) ~ "')"
-        ~ " and w.rebuilt_after_file_id is not null").rows -%}
-    {%- set lineage = (rows[0][3] or []) if rows | length == 1 else [] -%}
-    {%- if 'delivery_date' in lineage -%}
-        {%- do return('(load_file_id > ' ~ rows[0][0] ~ " or delivery_date > cast('" ~ rows[0][1] ~ "' as date))") -%}
-    {%- elif 'built_through_file_id' in lineage -%}
-        {#- a model without version lineage marks the rows each build wrote (int_sla_clocks) -#}
-        {%- do return('built_through_file_id = ' ~ rows[0][2]) -%}
-    {%- endif -%}
-    {%- do return('true') -%}
 {%- endmacro %}

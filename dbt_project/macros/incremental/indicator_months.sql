@@ -7,7 +7,7 @@
     The earliest month a change can reach is the earliest local month of
       - any business date (registered, accepted, closed; filed, closed; report month; sampled
         on) of any version — old or new — of a business key with a version loaded or delivered
-        since the last build (the touched keys of macros/newest_versions.sql): a record counts
+        since the last build (the touched keys of macros/incremental/newest_versions.sql): a record counts
         in the months of its dates, and every month it counts in (a deadline's, a stop's) is at
         or after its earliest date;
       - the month an open SLA clock counts in once the as-of turns its judgement (its deadline
@@ -23,7 +23,8 @@
         {{ config(**indicator_months_config()) }}
         ... from {{ ref('int_work_orders_latest') }} where {{ indicator_months_since('closed_at_local') }}
     The filters on the sources' month or date columns (indexed) keep the scans to the recomputed
-    months; indicator_family_rows keeps the grid to them.
+    months; indicator_family_rows keeps the grid to them, and dbt's delete+insert keyed by
+    `month` replaces them in the table.
 -#}
 
 {#- The first recomputed month: a date literal, or none when every month is. Read once per
@@ -90,22 +91,37 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook: delete the recomputed months (everything on a full build). -#}
+{#- The pre-hook of int_indicator_distinct_members, whose recomputed months may hold fewer rows
+    than before (a member gone): delete them (everything on a full build). -#}
 {% macro indicator_months_forget() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ indicator_months_since('month') }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- `key_columns`: the model's key (a family's by default), unique by index. -#}
-{% macro indicator_months_config(key_columns=['unit_code', 'month', 'indicator_code']) -%}
+{#- The pre-hook of a family: empty it when every month is recomputed (a rewound as-of ends the
+    grid earlier). Otherwise dbt's delete+insert keyed by `month` replaces the recomputed months:
+    the family's grid (indicator_family_rows) holds every one of them. -#}
+{% macro indicator_months_forget_all() -%}
+    {%- if is_incremental() and indicator_months_from() is none -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A family's config; `key_columns`: the model's key, unique by index. With `whole_months`
+    false (int_indicator_distinct_members) the recomputed months are deleted by a pre-hook and the
+    batch appended, since a month of the batch may have no row. -#}
+{% macro indicator_months_config(key_columns=['unit_code', 'month', 'indicator_code'], whole_months=true) -%}
     {%- set stagings = "[ref('stg_hotline__work_orders'), ref('stg_odr__disputes'), ref('stg_returns__reports'), ref('stg_inspection__samples')]" -%}
-    {%- do return({
+    {%- set settings = {'incremental_strategy': 'delete+insert', 'unique_key': 'month'} if whole_months
+                       else {'incremental_strategy': 'append'} -%}
+    {%- do settings.update({
         'materialized': 'incremental',
-        'incremental_strategy': 'append',
         'on_schema_change': 'append_new_columns',
         'meta': {'incremental_inputs': ['ref_indicators', 'ref_units']},
-        'pre_hook': [without_plain_index_scans(), '{{ indicator_months_scans() }}', '{{ indicator_months_forget() }}'],
+        'pre_hook': [without_plain_index_scans(), '{{ indicator_months_scans() }}',
+                     '{{ indicator_months_forget_all() }}' if whole_months else '{{ indicator_months_forget() }}'],
         'post_hook': "{{ newest_versions_save_watermark(" ~ stagings ~ ", " ~ (key_columns | string) ~ ", lineage=false) }}",
     }) -%}
+    {%- do return(settings) -%}
 {%- endmacro %}

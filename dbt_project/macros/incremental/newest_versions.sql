@@ -1,25 +1,25 @@
 {#-
     The models that hold one row (or a few) per business key — the latest states (int_*_latest),
     the SLA clocks (int_sla_clocks) and the fact tables (fct_*) — are incremental, so that a night
-    costs what it delivered rather than all of history. A build recomputes only the keys a
-    version could change:
+    costs what it delivered rather than all of history. dbt's `delete+insert` strategy, keyed by
+    the business key, writes them; what dbt does not know is which keys a night touched:
 
       touched = keys with a version loaded since the model's last build (load_file_id >
-                through_file_id), or delivered after the earlier of the last build's as-of and
-                this one's;
-                every key when the model's inputs changed since (its SQL, the region → unit
-                mapping, the files the data steward withdrew, the small tables its meta
-                `incremental_inputs` lists, or the inputs of an incremental model it reads).
+                through_file_id) or delivered after the last build's as-of date.
 
-    An untouched key has all its versions delivered by both as-ofs and loaded before the last
-    build: its newest version, version count and unit are unchanged. A touched key is deleted
-    (pre-hook) and inserted again from its versions visible now — none after a rewind to an
-    earlier as-of, and then it stays deleted. The watermark, a row of meta.dbt_watermarks keyed
-    by the table's OID (so a marts table keeps it when publishing renames its schema), is
-    rewritten in the same transaction (post-hook). This holds because raw is append-only and the
-    platform's run lock keeps ingestion out while dbt builds. After a change to a macro a model
-    calls (not to its own SQL), delete the watermark rows of it and of the models downstream (or
-    build them with --full-refresh): the next build recomputes every key.
+    An untouched key has all its versions delivered by the last as-of and loaded before the last
+    build: its newest version, version count and unit are unchanged. A touched key always has a
+    version visible now, so the batch holds it and delete+insert replaces its row. Every key is
+    recomputed — the table emptied first (newest_versions_forget_all), as a key may be gone —
+    when the model's inputs changed since (its SQL, the region → unit mapping, the files the data
+    steward withdrew, the small tables its meta `incremental_inputs` lists, or the inputs of an
+    incremental model it reads), and when the as-of went back (a rerun of an earlier night).
+
+    The watermark, a row of meta.dbt_watermarks keyed by the table's OID (so a marts table keeps
+    it when publishing renames its schema), is rewritten in the same transaction (post-hook).
+    This holds because raw is append-only and the platform's run lock keeps ingestion out while
+    dbt builds. After a change to a macro a model calls (not to its own SQL: latest_state, say),
+    build it and the models downstream with --full-refresh.
 
     In the model:
         {{ config(**newest_versions_config('stg_x', ['key'])) }}
@@ -82,7 +82,8 @@
         {%- set rows = run_query('select through_file_id, as_of_date, inputs_hash = ' ~ newest_versions_inputs_hash()
                                  ~ ' from ' ~ newest_versions_table()
                                  ~ " where relation_oid = to_regclass('" ~ key ~ "')").rows -%}
-        {%- do memo.update({key: none if rows | length != 1 or not rows[0][2]
+        {#- a rerun of an earlier night (the as-of went back) recomputes every key too -#}
+        {%- do memo.update({key: none if rows | length != 1 or not rows[0][2] or as_of_text()[:10] < rows[0][1] | string
                                  else {'through_file_id': rows[0][0], 'as_of_date': rows[0][1]}}) -%}
     {%- endif -%}
     {%- do return(memo[key]) -%}
@@ -103,7 +104,7 @@
             select ({{ key_columns | join(', ') }})
             from {{ staging }}
             where load_file_id > {{ since.through_file_id }}
-               or delivery_date > least(cast('{{ since.as_of_date }}' as date), {{ as_of_date() }})
+               or delivery_date > cast('{{ since.as_of_date }}' as date)
             {%- if also %}
             union
             {{ also }}
@@ -112,7 +113,17 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The pre-hook: delete the rows of the touched keys (`columns`: as in newest_versions_touched;
+{#- The pre-hook of a model dbt's delete+insert writes: empty it when every key is recomputed
+    (nothing of it may stay: a key may be gone). -#}
+{% macro newest_versions_forget_all() -%}
+    {%- if is_incremental() and newest_versions_since() is none -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The pre-hook of a model whose rows of a touched key may be fewer than before (int_sla_clocks:
+    a complaint reclassified loses its clocks), which delete+insert alone would leave behind:
+    delete the rows of the touched keys (`columns`: as in newest_versions_touched;
     `where`: a condition on which rows). -#}
 {% macro newest_versions_forget_touched(staging, key_columns, columns=none, where=none) -%}
     {%- if is_incremental() -%}
@@ -129,7 +140,7 @@
     indexes: its key, unique (a duplicate fails the build), for the pre-hook's delete; and, when
     `lineage`, load_file_id and delivery_date for the rows a build rewrote (get_where_subquery's
     __rebuilt_rows__, the marts gate). `indexes`: columns that readers look up by (say, the month
-    columns the indicator families filter on: macros/indicator_months.sql), each indexed when
+    columns the indicator families filter on: macros/incremental/indicator_months.sql), each indexed when
     it is not yet. -#}
 {% macro newest_versions_save_watermark(staging, key_columns, lineage=true, indexes=[]) -%}
     {%- set stagings = staging if staging is sequence and staging is not string else [staging] -%}
@@ -157,7 +168,7 @@
            {% if since is none -%}
            null, null
            {%- else -%}
-           {{ since.through_file_id }}, least(cast('{{ since.as_of_date }}' as date), {{ as_of_date() }})
+           {{ since.through_file_id }}, cast('{{ since.as_of_date }}' as date)
            {%- endif %};
     {#- before meta.dbt_watermarks, each model kept its watermark in a table beside it -#}
     drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__watermark'}) }};
@@ -180,9 +191,35 @@
     {%- set arguments = "ref('" ~ staging ~ "'), " ~ (key_columns | string) -%}
     {%- do return({
         'materialized': 'incremental',
-        'incremental_strategy': 'append',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': key_columns,
         'on_schema_change': 'fail',
-        'pre_hook': '{{ newest_versions_forget_touched(' ~ arguments ~ ') }}',
+        'pre_hook': '{{ newest_versions_forget_all() }}',
         'post_hook': '{{ newest_versions_save_watermark(' ~ arguments ~ ', indexes=' ~ (indexes | string) ~ ') }}',
     }) -%}
+{%- endmacro %}
+
+{#- A condition on the rows of `relation` that its last build wrote: the `__rebuilt_rows__` of
+    a data test's `where` (macros/overrides/get_where_subquery.sql); the marts gate asks the same
+    (cei.quality.assets.rebuilt_rows). -#}
+{% macro rebuilt_rows(relation) -%}
+    {%- set tested = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
+    {%- if tested is none or tested.config.materialized != 'incremental' -%}
+        {%- do return('true') -%}
+    {%- endif -%}
+    {%- set rows = run_query(
+        "select w.rebuilt_after_file_id, w.rebuilt_after_date, w.through_file_id,"
+        ~ " (select array_agg(a.attname::text) from pg_attribute a where a.attrelid = w.relation_oid"
+        ~ " and a.attname in ('delivery_date', 'built_through_file_id') and not a.attisdropped)"
+        ~ " from meta.dbt_watermarks w"
+        ~ " where w.relation_oid = to_regclass('" ~ relation.include(database=false) ~ "')"
+        ~ " and w.rebuilt_after_file_id is not null").rows -%}
+    {%- set lineage = (rows[0][3] or []) if rows | length == 1 else [] -%}
+    {%- if 'delivery_date' in lineage -%}
+        {%- do return('(load_file_id > ' ~ rows[0][0] ~ " or delivery_date > cast('" ~ rows[0][1] ~ "' as date))") -%}
+    {%- elif 'built_through_file_id' in lineage -%}
+        {#- a model without version lineage marks the rows each build wrote (int_sla_clocks) -#}
+        {%- do return('built_through_file_id = ' ~ rows[0][2]) -%}
+    {%- endif -%}
+    {%- do return('true') -%}
 {%- endmacro %}

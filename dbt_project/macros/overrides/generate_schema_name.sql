@@ -8,7 +8,7 @@
     `marts_schema`, else the environment variable CEI_MARTS_SCHEMA, else `marts`. The nightly
     pipeline sets CEI_MARTS_SCHEMA=marts__build for its dbt build (plugins/cei/pipeline.py); the
     Great Expectations marts gate then audits that schema and only a passing build is swapped in
-    as `marts` (plugins/cei/warehouse.py publish_marts). An ad-hoc `dbt build` writes `marts`
+    as `marts` (plugins/cei/warehouse/publish.py). An ad-hoc `dbt build` writes `marts`
     directly, ungated: for development, not for what analysts are told to use.
     Seeds (`reference`), staging and intermediate are not swapped: no mart reads them at query
     time (marts are tables), and analysts cannot read them.

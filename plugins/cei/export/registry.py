@@ -1,5 +1,5 @@
 """meta.exports: every export written, with its figures, so a later run can tell exactly what was
-published and whether anything changed (DDL in cei.warehouse.META_DDL)."""
+published and whether anything changed (the table: cei/warehouse/migrations/)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'hotline_work_orders') }}
-    -- rows of a file the data steward withdrew count nowhere (cei.steward)
-    where not withdrawn
+    {{ raw_versions_in_force('hotline_work_orders') }}
 
 ),
 
@@ -16,11 +14,7 @@ renamed as (
     select
 
         ----------  lineage
-        load_file_id,
-        delivery_date,
-        source_row,
-        row_hash,
-        warnings as field_warnings,
+        {{ raw_lineage_columns() }}
 
         ----------  ids
         work_order_id,

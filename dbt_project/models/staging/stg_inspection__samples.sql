@@ -6,9 +6,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'inspection_samples') }}
-    -- rows of a file the data steward withdrew count nowhere (cei.steward)
-    where not withdrawn
+    {{ raw_versions_in_force('inspection_samples') }}
 
 ),
 
@@ -17,11 +15,7 @@ renamed as (
     select
 
         ----------  lineage
-        load_file_id,
-        delivery_date,
-        source_row,
-        row_hash,
-        warnings as field_warnings,
+        {{ raw_lineage_columns() }}
 
         ----------  ids
         sample_id,

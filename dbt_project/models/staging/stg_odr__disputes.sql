@@ -5,9 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'odr_disputes') }}
-    -- rows of a file the data steward withdrew count nowhere (cei.steward)
-    where not withdrawn
+    {{ raw_versions_in_force('odr_disputes') }}
 
 ),
 
@@ -16,11 +14,7 @@ renamed as (
     select
 
         ----------  lineage
-        load_file_id,
-        delivery_date,
-        source_row,
-        row_hash,
-        warnings as field_warnings,
+        {{ raw_lineage_columns() }}
 
         ----------  ids
         dispute_id,

@@ -22,28 +22,25 @@ import openpyxl
 import psutil
 import psycopg
 import pytest
+from builders import csv_bytes, row
 from psycopg import sql
 
 from cei import pipeline, synthetic, warehouse
 from cei import settings as cfg
 from cei.errors import RunLocked
 
-HEADER = (
-    "工单编号,诉求类型,来源渠道,登记时间,受理时间,办结时间,更新时间,行政区划代码,承办单位,被诉主体,"
-    "统一社会信用代码,商品服务类别,是否涉旅,争议金额,挽回经济损失,办理结果,回访结果,消费者姓名,消费者电话"
-)
-
 
 def write_orders(path: Path, n: int) -> None:
+    rows = (
+        row("hotline", work_order_id=f"GD{i:08d}", kind="投诉", channel="12315热线", registered_at="2026-07-01 09:00",
+            accepted_at="", closed_at="", updated_at=f"2026-07-01 09:{i % 60:02d}",
+            region_code="350128" if i % 7 == 0 else "350102", handling_unit="局", respondent_name="某店",
+            respondent_uscc="", category="食品", disputed_amount="1,000.00", recovered_loss="", outcome="",
+            callback="", consumer_name="王某", consumer_phone_hmac=f"1390000{i % 10000:04d}")
+        for i in range(n)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="gb18030", newline="") as f:
-        f.write(HEADER + "\r\n")
-        for i in range(n):
-            region = "350128" if i % 7 == 0 else "350102"
-            f.write(
-                f"GD{i:08d},投诉,12315热线,2026-07-01 09:00,,,2026-07-01 09:{i % 60:02d},{region},局,某店,,食品,否,"
-                f'"1,000.00",,,,王某,1390000{i % 10000:04d}\r\n'
-            )
+    path.write_bytes(csv_bytes("hotline", rows, encoding="gb18030"))
 
 
 def _copy_progress(conn) -> int:

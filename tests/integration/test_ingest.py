@@ -2,14 +2,12 @@
 
 from pathlib import Path
 
+import builders
 import pytest
 
 from cei import pipeline, warehouse
 
-HEADER = (
-    "工单编号,诉求类型,来源渠道,登记时间,受理时间,办结时间,更新时间,行政区划代码,承办单位,被诉主体,"
-    "统一社会信用代码,商品服务类别,是否涉旅,争议金额,挽回经济损失,办理结果,回访结果,消费者姓名,消费者电话"
-)
+HOTLINE = "hotline"
 
 
 def row(
@@ -26,18 +24,15 @@ def row(
     name="王小明",
     phone="13912345678",
 ):
-    return (
-        f"{wid},{kind},12315热线,{registered},2026-07-02 09:00,{closed},{updated},{region},平潭局,某店,"
-        f'{uscc},食品,否,"{amount}",100,调解成功,{callback},{name},{phone}'
+    return builders.row(
+        HOTLINE, work_order_id=wid, kind=kind, registered_at=registered, accepted_at="2026-07-02 09:00",
+        closed_at=closed, updated_at=updated, region_code=region, respondent_uscc=uscc, disputed_amount=amount,
+        callback=callback, consumer_name=name, consumer_phone_hmac=phone,
     )
 
 
-def deliver(landing: Path, day: str, name: str, lines: list[str], encoding="gb18030") -> Path:
-    folder = landing / "hotline" / day
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(("\r\n".join([HEADER, *lines]) + "\r\n").encode(encoding))
-    return path
+def deliver(landing: Path, day: str, name: str, rows: list[dict], encoding="gb18030") -> Path:
+    return builders.deliver(landing, HOTLINE, day, name, builders.csv_bytes(HOTLINE, rows, encoding=encoding))
 
 
 def run(landing: Path, *days: str) -> tuple[int, dict]:

@@ -7,11 +7,10 @@ and field defects load nulled with a warning. (Hotline: tests/integration/test_i
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
-import xlsxwriter
+from builders import csv_bytes, deliver, fields, header, jsonl_bytes, row, xlsx_bytes
 from stdnum.cn import uscc
 
 from cei import pipeline, warehouse
@@ -30,18 +29,16 @@ def _quarantine_and_warnings(table: str) -> tuple[dict[int, str], list[list[str]
 
 
 def test_odr_defects(warehouse_url, tmp_path: Path):
-    base = {
-        "dispute_id": "D1",
-        "enterprise_uscc": USCC,
-        "enterprise_name": "某电商",
-        "region_code": "350203",
-        "filed_at": "2026-06-20T09:12:33+08:00",
-        "closed_at": "2026-06-25T10:00:00+08:00",
-        "status": "和解成功",
-        "amount": 120.5,
-        "updated_at": "2026-06-25T10:00:00+08:00",
-        "extra_key": "ignored",
-    }
+    base = dict(
+        dispute_id="D1",
+        enterprise_uscc=USCC,
+        region_code="350203",
+        filed_at="2026-06-20T09:12:33+08:00",
+        closed_at="2026-06-25T10:00:00+08:00",
+        status="和解成功",
+        amount=120.5,
+        updated_at="2026-06-25T10:00:00+08:00",
+    )
     cases = [
         ("missing_required", {"dispute_id": None}),
         ("bad_uscc", {"enterprise_uscc": BAD_USCC}),  # required here: a row defect
@@ -51,13 +48,15 @@ def test_odr_defects(warehouse_url, tmp_path: Path):
         ("negative_value", {"amount": -1}),
         ("closed_before_filed", {"closed_at": "2026-06-19T10:00:00+08:00"}),
     ]
-    lines = [json.dumps(base, ensure_ascii=False), ""]
+
+    def dispute(**change: object) -> dict:  # each with a key no column declares: ignored
+        return row("odr", **{**base, **change}) | {"extra_key": "ignored"}
+
+    lines = [dispute(), ""]
     for i, (_, change) in enumerate(cases):
-        lines.append(json.dumps({**base, "dispute_id": f"D{i + 2}", **change}, ensure_ascii=False))
-    lines += ["{broken", json.dumps({**base, "dispute_id": "D99", "amount": "lots"}, ensure_ascii=False)]
-    folder = tmp_path / "odr" / DAY
-    folder.mkdir(parents=True)
-    (folder / "disputes.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        lines.append(dispute(**{"dispute_id": f"D{i + 2}", **change}))
+    lines += ["{broken", dispute(dispute_id="D99", amount="lots")]
+    deliver(tmp_path, "odr", DAY, "disputes.jsonl", jsonl_bytes(lines))
 
     summary = pipeline.ingest(pipeline.start(str(tmp_path), [DAY]))["per_feed"]["odr"]
     quarantined, warnings = _quarantine_and_warnings("odr_disputes")
@@ -74,50 +73,29 @@ def test_odr_defects(warehouse_url, tmp_path: Path):
     }
 
 
-RETURNS_HEADER = [
-    "序号",
-    "企业名称",
-    "统一社会信用代码",
-    "行政区划代码",
-    "报送月份",
-    "承诺日期",
-    "退货件数",
-    "退款金额（元）",
-]
-
-
 def test_returns_defects_and_layout(warehouse_url, tmp_path: Path):
-    base = [1, "某超市", USCC, "350102", "2026年6月", "2025-01-01", 12, "1,234.50"]
+    base = dict(enterprise_uscc=USCC, region_code="350102", report_month="2026年6月", committed_on="2025-01-01",
+                return_items=12, refund_amount="1,234.50")
     cases = [
-        ("missing_required", {2: ""}),
-        ("bad_uscc", {2: BAD_USCC}),
-        ("unknown_region", {3: "350199"}),
-        ("bad_month", {4: "六月"}),
-        ("negative_value", {6: -3}),
-        ("bad_integer", {6: "2.5"}),
-        ("bad_number", {7: "许多"}),  # required amount: a row defect
+        ("missing_required", {"enterprise_uscc": ""}),
+        ("bad_uscc", {"enterprise_uscc": BAD_USCC}),
+        ("unknown_region", {"region_code": "350199"}),
+        ("bad_month", {"report_month": "六月"}),
+        ("negative_value", {"return_items": -3}),
+        ("bad_integer", {"return_items": "2.5"}),
+        ("bad_number", {"refund_amount": "许多"}),  # required amount: a row defect
     ]
-    folder = tmp_path / "returns" / DAY
-    folder.mkdir(parents=True)
-    wb = xlsxwriter.Workbook(str(folder / "福州市_2026年6月.xlsx"))
-    ws = wb.add_worksheet()
-    ws.merge_range(0, 0, 0, 7, "2026年6月线下无理由退货情况统计表")
-    ws.write_row(2, 0, RETURNS_HEADER)
-    ws.write_row(3, 0, base)
+    # a numbering column (序号) first, then the declared columns
+    sheet = [[], ["序号", *header("returns")], [1, *fields("returns", row("returns", **base))]]
     for i, (_, change) in enumerate(cases):
-        row = list(base)
-        for col, value in change.items():
-            row[col] = value
-        row[1] = f"企业{i}"
-        ws.write_row(4 + i, 0, row)
-    ws.write_row(
-        4 + len(cases),
-        0,
-        ["", "另一企业", "91350100MA2YQ1235" + uscc.calc_check_digit("91350100MA2YQ1235"), 350203, "", "", "3", 10],
-    )
-    ws.write_datetime(4 + len(cases), 4, datetime(2026, 6, 30), wb.add_format({"num_format": "yyyy-mm-dd"}))
-    ws.write_row(5 + len(cases), 0, ["合计", "", "", "", "", "", 15, 1244.5])
-    wb.close()
+        sheet.append([1, *fields("returns", row("returns", **{**base, **change, "enterprise_name": f"企业{i}"}))])
+    other = "91350100MA2YQ1235" + uscc.calc_check_digit("91350100MA2YQ1235")
+    sheet.append(["", *fields("returns", row("returns", enterprise_name="另一企业", enterprise_uscc=other,
+                                               region_code=350203, report_month=datetime(2026, 6, 30),
+                                               committed_on="", return_items="3", refund_amount=10))])
+    sheet.append(["合计", "", "", "", "", "", 15, 1244.5])
+    workbook = xlsx_bytes(sheet, title="2026年6月线下无理由退货情况统计表")
+    deliver(tmp_path, "returns", DAY, "福州市_2026年6月.xlsx", workbook)
 
     summary = pipeline.ingest(pipeline.start(str(tmp_path), [DAY]))["per_feed"]["returns"]
     quarantined, _ = _quarantine_and_warnings("return_reports")
@@ -131,45 +109,23 @@ def test_returns_defects_and_layout(warehouse_url, tmp_path: Path):
     assert [r[:3] for r in rows] == [("350102", "2026-06-01", 12), ("350203", "2026-06-01", 3)]
 
 
-INSPECTION_HEADER = (
-    "抽样单编号,抽样日期,行政区划代码,商品类别,销售渠道,平台名称,被抽样单位,统一社会信用代码,检验结论,"
-    "不合格项目,更新时间"
-)
-
-
 def test_inspection_defects(warehouse_url, tmp_path: Path):
-    base = [
-        "S1",
-        "2026/6/15",
-        "350503",
-        "儿童玩具",
-        "网络平台",
-        "某平台",
-        "某店",
-        USCC,
-        "不合格",
-        "标识;小零件",
-        "2026-06-20 10:00:00",
-    ]
+    base = dict(sample_id="S1", sampled_on="2026/6/15", region_code="350503", channel="网络平台",
+                enterprise_uscc=USCC, result="不合格", updated_at="2026-06-20 10:00:00")
     cases = [
-        ("missing_required", {0: ""}),
-        ("bad_date", {1: "2026-06-31"}),
-        ("unknown_region", {2: "999999"}),
-        ("bad_enum", {4: "电视购物"}),
-        ("bad_enum", {8: "基本合格"}),
-        ("bad_timestamp", {10: "later"}),
+        ("missing_required", {"sample_id": ""}),
+        ("bad_date", {"sampled_on": "2026-06-31"}),
+        ("unknown_region", {"region_code": "999999"}),
+        ("bad_enum", {"channel": "电视购物"}),
+        ("bad_enum", {"result": "基本合格"}),
+        ("bad_timestamp", {"updated_at": "later"}),
     ]
-    rows = [base]
+    rows = [row("inspection", **base)]
     for i, (_, change) in enumerate(cases):
-        row = [f"S{i + 2}", *base[1:]]
-        for col, value in change.items():
-            row[col] = value
-        rows.append(row)
-    rows.append(["S99", *base[1:7], BAD_USCC, *base[8:]])  # optional USCC: field defect
-    folder = tmp_path / "inspection" / DAY
-    folder.mkdir(parents=True)
-    text = "\r\n".join([INSPECTION_HEADER, *(",".join(r) for r in rows)]) + "\r\n"
-    (folder / "抽检.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        rows.append(row("inspection", **{**base, "sample_id": f"S{i + 2}", **change}))
+    # optional USCC: field defect
+    rows.append(row("inspection", **{**base, "sample_id": "S99", "enterprise_uscc": BAD_USCC}))
+    deliver(tmp_path, "inspection", DAY, "抽检.csv", csv_bytes("inspection", rows, encoding="utf-8-sig"))
 
     summary = pipeline.ingest(pipeline.start(str(tmp_path), [DAY]))["per_feed"]["inspection"]
     quarantined, warnings = _quarantine_and_warnings("inspection_samples")

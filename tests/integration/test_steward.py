@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from cei import cli, synthetic, warehouse
+from cei.feeds import FEEDS
 
 pytestmark = pytest.mark.slow
 
-REGION = "行政区划代码"
+HOTLINE = FEEDS["hotline"]
+REGION, WORK_ORDER = (HOTLINE.column(name).source for name in ("region_code", "work_order_id"))  # header texts
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -127,7 +129,7 @@ def test_a_gate_failed_night_withdrawn_then_green(warehouse_url, tmp_path, capsy
     victim_src = landing / "hotline" / dates[0] / victim_name
     rows = list(csv.reader(io.StringIO(_decode(victim_src.read_bytes())[0])))
     dropped = {r[0] for r in rows[-10:]}
-    kept = _rewrite_csv(victim_src, night / f"重发_{victim_name}", lambda r: None if r["工单编号"] in dropped else r)
+    kept = _rewrite_csv(victim_src, night / f"重发_{victim_name}", lambda r: None if r[WORK_ORDER] in dropped else r)
 
     assert cli.main(["run", "--landing", str(landing), "--date", last]) == 0, capsys.readouterr().err
     capsys.readouterr()

@@ -1,6 +1,8 @@
 """The columnar path on its own: what it keeps, what it types through the reference parser, what
 it hands back. That kept rows equal the reference parser's is tests/integration/test_ingest_columnar.py."""
 
+from builders import header, row
+
 from cei.feeds import FEEDS
 from cei.ingest.columnar import ColumnarParser
 from cei.ingest.rows import RowContext
@@ -8,19 +10,18 @@ from cei.reference import valid_region_codes
 
 CTX = RowContext(valid_region_codes(), b"secret")
 HOTLINE = FEEDS["hotline"]
-HEADER = [c.source for c in HOTLINE.columns]
-CLEAN = {
-    "工单编号": "GD1", "诉求类型": "投诉", "来源渠道": "12315热线", "登记时间": "2026-03-01 09:00",
-    "受理时间": "2026-03-02 09:00:00", "办结时间": "", "更新时间": "2026-03-10 09:00", "行政区划代码": "350128",
-    "承办单位": "平潭局", "被诉主体": "某店\\分店", "统一社会信用代码": "", "商品服务类别": "食品", "是否涉旅": "否",
-    "争议金额": "1000.00", "挽回经济损失": "", "办理结果": "调解成功", "回访结果": "", "消费者姓名": "张三",
-    "消费者电话": "13800138000",
-}
+HEADER = header(HOTLINE)
+# A valid work order in the commonest forms: what the assertions below look for, the builder's
+# defaults for every other column.
+CLEAN = dict(work_order_id="GD1", registered_at="2026-03-01 09:00", accepted_at="2026-03-02 09:00:00", closed_at="",
+             respondent_name="某店\\分店", is_tourism="否", disputed_amount="1000.00", consumer_name="张三",
+             consumer_phone_hmac="13800138000")
 PARSER = ColumnarParser.for_file(HOTLINE, CTX, HEADER)
 
 
 def fields(**changes: str) -> list[str]:
-    return list({**CLEAN, **changes}.values())
+    """The clean row's fields in header order; `changes` by warehouse column name."""
+    return list(row(HOTLINE, **{**CLEAN, **changes}).values())
 
 
 def stored(line: str) -> dict[str, str]:
@@ -30,7 +31,7 @@ def stored(line: str) -> dict[str, str]:
 
 
 def test_rows_in_their_commonest_forms_are_kept_as_delivered():
-    text, others = PARSER.parse([(2, fields()), (3, fields(工单编号="GD2"))])
+    text, others = PARSER.parse([(2, fields()), (3, fields(work_order_id="GD2"))])
     assert others == []
     first, second = (stored(line) for line in text.splitlines())
     assert (first["source_row"], second["work_order_id"]) == ("2", "GD2")
@@ -43,8 +44,8 @@ def test_rows_in_their_commonest_forms_are_kept_as_delivered():
 
 
 def test_slashes_unpadded_digits_and_thousands_separators_are_brought_to_the_commonest_form():
-    loose = fields(登记时间="2026/3/1 9:00", 受理时间="2026/03/02 09:00:05", 争议金额="1,000.50")
-    text, others = PARSER.parse([(2, loose), (3, fields(登记时间="2026-3-1 9:0"))])  # minutes need two digits
+    loose = fields(registered_at="2026/3/1 9:00", accepted_at="2026/03/02 09:00:05", disputed_amount="1,000.50")
+    text, others = PARSER.parse([(2, loose), (3, fields(registered_at="2026-3-1 9:0"))])  # minutes need two digits
     assert others == [1]
     row = stored(text.strip())
     assert (row["registered_at"], row["accepted_at"]) == ("2026-03-01 09:00", "2026-03-02 09:00:05")
@@ -52,38 +53,39 @@ def test_slashes_unpadded_digits_and_thousands_separators_are_brought_to_the_com
 
 
 def test_iso_timestamps_at_plus_eight_are_wall_clock_time_from_1992_on():
-    iso = fields(更新时间="1988-06-01T10:00:00+08:00", 受理时间="2026-03-02T09:00:00+08:00")
+    iso = fields(updated_at="1988-06-01T10:00:00+08:00", accepted_at="2026-03-02T09:00:00+08:00")
     text, others = PARSER.parse([(2, iso), (3, fields())])
     assert others == []
     row, plain = (stored(line) for line in text.splitlines())
     assert row["accepted_at"] == "2026-03-02 09:00:00" == plain["accepted_at"]
     # Daylight saving time in 1988: +08:00 was not the wall clock, so the reference parser types it.
     assert row["updated_at"] == "1988-06-01T10:00:00+08:00"
-    same_instant = stored(PARSER.parse([(2, fields(受理时间="2026-03-02T09:00:00+08:00"))])[0].strip())
+    same_instant = stored(PARSER.parse([(2, fields(accepted_at="2026-03-02T09:00:00+08:00"))])[0].strip())
     assert same_instant["row_hash"] == plain["row_hash"]
 
 
 def test_other_accepted_forms_are_typed_by_the_reference_parser():
-    odd = fields(登记时间="2026-03-01T09:00+08:00", 争议金额="1,000.50", 消费者电话="+86 138-0013-8000")
+    odd = fields(registered_at="2026-03-01T09:00+08:00", disputed_amount="1,000.50",
+                 consumer_phone_hmac="+86 138-0013-8000")
     text, others = PARSER.parse([(2, odd)])
     assert others == []
     row = stored(text.strip())
     assert row["registered_at"] == "2026-03-01T09:00:00+08:00" and row["disputed_amount"] == "1000.50"
     plain = stored(PARSER.parse([(2, fields())])[0].strip())
     assert row["consumer_phone_hmac"] == plain["consumer_phone_hmac"]
-    same_instant = stored(PARSER.parse([(2, fields(登记时间="2026-03-01T09:00+08:00"))])[0].strip())
+    same_instant = stored(PARSER.parse([(2, fields(registered_at="2026-03-01T09:00+08:00"))])[0].strip())
     assert same_instant["registered_at"] != plain["registered_at"] and same_instant["row_hash"] == plain["row_hash"]
 
 
 def test_rows_with_any_defect_are_handed_back_whole():
     batch = [
         (2, fields()),
-        (3, fields(诉求类型="建议")),  # bad_enum
-        (4, fields(工单编号=" ")),  # missing_required
-        (5, fields(争议金额="about 5")),  # a field warning: the reference parser decides it
-        (6, fields(办结时间="2026-02-28 10:00")),  # closed before registered
-        (7, fields(受理时间="2026-02-30 09:00")),  # in form, not a date
-        (8, fields(登记时间="1988-09-11 01:30", 受理时间="1988-09-11 01:45")),  # wall clock went back an hour
+        (3, fields(kind="建议")),  # bad_enum
+        (4, fields(work_order_id=" ")),  # missing_required
+        (5, fields(disputed_amount="about 5")),  # a field warning: the reference parser decides it
+        (6, fields(closed_at="2026-02-28 10:00")),  # closed before registered
+        (7, fields(accepted_at="2026-02-30 09:00")),  # in form, not a date
+        (8, fields(registered_at="1988-09-11 01:30", accepted_at="1988-09-11 01:45")),  # wall clock went back an hour
         (9, fields()[:-1]),  # bad_row_shape
     ]
     text, others = PARSER.parse(batch)
@@ -93,5 +95,5 @@ def test_rows_with_any_defect_are_handed_back_whole():
 
 def test_feeds_with_kinds_it_does_not_type_are_left_to_the_reference_parser():
     returns = FEEDS["returns"]  # a reporting month
-    assert ColumnarParser.for_file(returns, CTX, [c.source for c in returns.columns]) is None
-    assert ColumnarParser.for_file(FEEDS["inspection"], CTX, [c.source for c in FEEDS["inspection"].columns])
+    assert ColumnarParser.for_file(returns, CTX, header(returns)) is None
+    assert ColumnarParser.for_file(FEEDS["inspection"], CTX, header("inspection"))

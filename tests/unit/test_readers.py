@@ -3,13 +3,15 @@
 from datetime import date, datetime
 
 import pytest
-import xlsxwriter
+from builders import fields, header, row, xlsx_bytes
 
 from cei.feeds import FEEDS
 from cei.ingest.readers import FileDefect, detect_encoding, open_records
 
-HEADER = "工单编号,诉求类型,登记时间,更新时间,行政区划代码,被诉主体"
 HOTLINE = FEEDS["hotline"]
+# The required columns and the respondent, in declaration order (工单编号,诉求类型,登记时间,更新时间,
+# 行政区划代码,被诉主体); the lines below fill them by position.
+HEADER = ",".join(c.source for c in HOTLINE.columns if c.required or c.name == "respondent_name")
 
 
 def read(path, feed=HOTLINE):
@@ -103,24 +105,13 @@ def test_jsonl_non_utf8_rejects_the_file(tmp_path):
 
 def test_xlsx_title_rows_header_detection_and_total_row(tmp_path):
     path = tmp_path / "r.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet()
-    ws.merge_range("A1:G1", "2026年3月线下无理由退货情况统计表")
-    header = [
-        "企业名称",
-        "统一社会信用代码",
-        "行政区划代码",
-        "报送月份",
-        "承诺日期",
-        "退货件数",
-        "退款金额（元）",
-    ]
-    ws.write_row(3, 0, header)
-    ws.write_row(4, 0, ["甲公司", "91350100MA2YQ1234X", 350102, "2026年3月", "", 12, 345.5])
-    ws.write_row(5, 0, ["乙公司", "91350100MA2YQ1235X", "350203", "", "", "3", "1,000"])
-    ws.write_datetime(5, 3, datetime(2026, 3, 10), wb.add_format({"num_format": "yyyy-mm-dd"}))
-    ws.write_row(7, 0, ["合计", "", "", "", "", 15, 1345.5])
-    wb.close()
+    first = row("returns", enterprise_name="甲公司", enterprise_uscc="91350100MA2YQ1234X", region_code=350102,
+                report_month="2026年3月", committed_on="", return_items=12, refund_amount=345.5)
+    second = row("returns", enterprise_name="乙公司", enterprise_uscc="91350100MA2YQ1235X", region_code="350203",
+                 report_month=datetime(2026, 3, 10), committed_on="", return_items="3", refund_amount="1,000")
+    sheet = [[], [], header("returns"), fields("returns", first), fields("returns", second), [],
+             ["合计", "", "", "", "", 15, 1345.5]]
+    path.write_bytes(xlsx_bytes(sheet, title="2026年3月线下无理由退货情况统计表"))
     _, records = read(path, FEEDS["returns"])
     assert [r.row_number for r in records] == [5, 6]
     assert records[0].values["企业名称"] == "甲公司"

@@ -2,6 +2,8 @@
 
 import json
 
+from builders import csv_bytes, row
+
 from cei.feeds import FEEDS
 from cei.ingest.rows import Parsed, Quarantined, RowContext, masked_original, parse_record
 from cei.reference import valid_region_codes
@@ -10,30 +12,14 @@ CTX = RowContext(valid_region_codes(), b"secret")
 HOTLINE = FEEDS["hotline"]
 
 
-def hotline(**overrides):
-    row = {
-        "工单编号": "GD1",
-        "诉求类型": "投诉",
-        "来源渠道": "12315热线",
-        "登记时间": "2026-03-01 09:00",
-        "受理时间": "2026-03-02 09:00",
-        "办结时间": "2026-03-10 09:00",
-        "更新时间": "2026-03-10 09:00",
-        "行政区划代码": "350128",
-        "承办单位": "平潭局",
-        "被诉主体": "某店",
-        "统一社会信用代码": "",
-        "商品服务类别": "食品",
-        "是否涉旅": "否",
-        "争议金额": "1,000.00",
-        "挽回经济损失": "800",
-        "办理结果": "调解成功",
-        "回访结果": "满意",
-        "消费者姓名": "张三",
-        "消费者电话": "13800138000",
-    }
-    row.update(overrides)
-    return row
+# What the assertions below look for; every other column is the builder's valid default.
+CLEAN = dict(work_order_id="GD1", registered_at="2026-03-01 09:00", region_code="350128", consumer_name="张三",
+             consumer_phone_hmac="13800138000")
+
+
+def hotline(**values):
+    """A valid work order (keyed by header text); `values` by warehouse column name."""
+    return row(HOTLINE, **{**CLEAN, **values})
 
 
 def test_clean_row_parses_without_personal_data():
@@ -46,12 +32,12 @@ def test_clean_row_parses_without_personal_data():
 
 def test_row_defects_get_reason_codes():
     cases = {
-        "missing_required": hotline(工单编号="  "),
-        "bad_enum": hotline(诉求类型="建议"),
-        "unknown_region": hotline(行政区划代码="110101"),
-        "bad_timestamp": hotline(办结时间="2026-13-01 10:00"),
-        "negative_value": hotline(挽回经济损失="-5"),
-        "closed_before_registered": hotline(办结时间="2026-02-28 10:00"),
+        "missing_required": hotline(work_order_id="  "),
+        "bad_enum": hotline(kind="建议"),
+        "unknown_region": hotline(region_code="110101"),
+        "bad_timestamp": hotline(closed_at="2026-13-01 10:00"),
+        "negative_value": hotline(recovered_loss="-5"),
+        "closed_before_registered": hotline(closed_at="2026-02-28 10:00"),
     }
     for code, record in cases.items():
         out = parse_record(HOTLINE, record, CTX)
@@ -59,7 +45,7 @@ def test_row_defects_get_reason_codes():
 
 
 def test_field_defects_null_the_field_and_warn():
-    out = parse_record(HOTLINE, hotline(统一社会信用代码="91350100MA2YQ1234X", 争议金额="about 5"), CTX)
+    out = parse_record(HOTLINE, hotline(respondent_uscc="91350100MA2YQ1234X", disputed_amount="about 5"), CTX)
     assert isinstance(out, Parsed)
     assert out.values["respondent_uscc"] is None and out.values["disputed_amount"] is None
     assert sorted(out.warnings) == ["bad_number:disputed_amount", "bad_uscc:respondent_uscc"]
@@ -67,7 +53,7 @@ def test_field_defects_null_the_field_and_warn():
 
 def test_optional_column_absent_from_header_reads_as_empty():
     record = hotline()
-    del record["是否涉旅"]
+    del record[HOTLINE.column("is_tourism").source]
     out = parse_record(HOTLINE, record, CTX)
     assert isinstance(out, Parsed) and out.values["is_tourism"] is False
 
@@ -92,12 +78,11 @@ def test_quarantine_original_of_a_misshaped_row_masks_shifted_personal_data(tmp_
     (or among the extra fields): they are still never kept as delivered."""
     from cei.ingest.readers import open_records
 
-    header = ",".join(hotline())
-    good = list(hotline(争议金额="1000").values())  # no comma inside a field: the rows are joined by hand
+    good = list(hotline().values())
     added = [*good[:10], "多出的一列", *good[10:]]  # phone ends among the extra fields
     lost = good[:10] + good[11:]  # name under 回访结果, phone under 消费者姓名
     path = tmp_path / "orders.csv"
-    path.write_text("\n".join([header, ",".join(added), ",".join(lost)]) + "\n", encoding="utf-8")
+    path.write_bytes(csv_bytes(HOTLINE, [added, lost]))
     with open_records(HOTLINE, path, 1 << 20) as opened:
         records = list(opened.records)
     assert [r.defect for r in records] == ["bad_row_shape", "bad_row_shape"]
@@ -108,7 +93,7 @@ def test_quarantine_original_of_a_misshaped_row_masks_shifted_personal_data(tmp_
 
 
 def test_copy_values_follow_the_stored_columns():
-    record = hotline(登记时间="2026-03-01 09:00:00", 受理时间="2026/3/2 9:00", 统一社会信用代码="bad")
+    record = hotline(registered_at="2026-03-01 09:00:00", accepted_at="2026/3/2 9:00", respondent_uscc="bad")
     out = parse_record(HOTLINE, record, CTX)
     assert isinstance(out, Parsed)
     names = [c.name for c in HOTLINE.stored_columns]

@@ -15,9 +15,10 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
    on the batches just loaded (rows, ledger shares, volume against the trailing 7 nights), inside
    PostgreSQL;
 4. **build** — `dbt build` (seeds, models, tests) with the marts written into the build schema
-   `marts__build`: nothing analysts read changes yet;
+   `marts__build`: nothing analysts read changes yet; the marts' data tests (duplicate keys, units
+   missing from a period, rates outside [0, 1], index outside [0, 100] …) fail it;
 5. **gate_marts** — Great Expectations suites `expectations/marts.<table>.json` on `marts__build`
-   (duplicate keys, units missing from a period, rates outside [0, 1], index outside [0, 100] …);
+   (the review warning on 消费维权满意率 moving month over month);
 6. **publish** — swaps `marts__build` in as `marts` in one transaction and re-grants the
    analysts' role: only a run whose gates passed becomes what analysts and exports read;
 7. **export** — refreshes the provincial assessment export (CSV, XLSX, manifest) of every

@@ -1,27 +1,38 @@
-"""The marts gate and write–audit–publish, against a real PostgreSQL.
+"""The marts' checks and write–audit–publish, against a real PostgreSQL.
 
-- The marts suites (`expectations/marts.*.json`) on marts written by SQL into a build schema:
-  clean marts pass; each class of defect the issue names is caught with its severity (a unit
-  missing from a month, a rate outside [0, 1], an index outside [0, 100], duplicate business
-  keys, satisfaction jumping month over month); optional marts that dbt does not build are
-  skipped, visibly.
+- The marts' invariants are dbt's data tests (`dbt_project/models/marts/_marts.yml`,
+  `dbt_project/tests/`): in a build schema dbt built from generated nights, each class of defect
+  the issue names, planted there, makes `dbt test` fail naming the test that catches it, with its
+  severity (duplicate business keys, a unit missing from a month, a rate outside [0, 1] or not
+  numerator / denominator, an index outside [0, 100] or left empty without a note; an empty fact
+  table is a warning).
+- The marts gate (`expectations/marts.*.json`) on marts written by SQL into a build schema: clean
+  marts pass; satisfaction jumping month over month is its review warning. Its mechanics, with
+  suites written for the test: a critical failure stops it with the steward's one-line message,
+  optional marts that dbt does not build are skipped, visibly, and a missing required one fails.
 - `warehouse.publish_marts`: the swap itself, its grants, and what it refuses.
-- One real night that fails its marts gate, through dbt and Airflow: `cei run` exits 1 with the
-  steward's message, and yesterday's published marts are unchanged and readable by analysts.
+- One real night whose build fails a marts test, through dbt and Airflow: `cei run` exits 1 with
+  the steward's message, and yesterday's published marts are unchanged and readable by analysts.
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
 import json
+import os
 import re
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from cei import cli, pipeline, quality, synthetic, warehouse
+from cei import cli, pipeline, quality, settings, synthetic, transform, warehouse
 from cei.errors import CeiError, GateFailed
 from cei.settings import ANALYST_ROLE, EXPECTATIONS_DIR, LOCAL_TZ
 
@@ -42,7 +53,7 @@ def new_run(conn) -> int:
 
 
 def write_marts(conn, schema: str = BUILD, *, optional: bool = True) -> None:
-    """Clean marts, as small as the suites allow, in `schema` (dropped first)."""
+    """Clean marts, as small as the gate's tests allow, in `schema` (dropped first)."""
     s = sql.Identifier(schema)
 
     def run(statement: str, *args) -> None:
@@ -91,12 +102,21 @@ def db(warehouse_url):
         yield conn
 
 
-def gate(url: str, run_id: int, suites: list[str] | None = None, directory=None) -> dict:
-    """The marts gate on the build schema: every suite, or only the named ones (copied as they are)."""
-    if suites is not None:
-        for name in suites:
-            shutil.copy(EXPECTATIONS_DIR / f"{name}.json", directory / f"{name}.json")
-    return quality.validate_marts(url, run_id, BUILD, directory=directory if suites else None, docs=None)
+def gate(url: str, run_id: int, directory: Path | None = None) -> dict:
+    """The marts gate on the build schema: the suites of expectations/, or those in `directory`."""
+    return quality.validate_marts(url, run_id, BUILD, directory=directory, docs=None)
+
+
+def write_suite(directory: Path, table: str, expectations: list[dict], **meta) -> None:
+    """A marts suite written for a test of the gate's mechanics: `directory/marts.<table>.json`."""
+    assets = meta.pop("assets", {})
+    doc = {"name": f"marts.{table}", "meta": {"table": f"marts.{table}", **meta}, "assets": assets,
+           "expectations": [{"description": "written for the test", "notes": "a test of the gate", **e}
+                            for e in expectations]}
+    (directory / f"marts.{table}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+
+NOT_EMPTY = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}, "severity": "critical"}
 
 
 def gates_of(conn, run_id: int) -> dict[str, tuple]:
@@ -107,6 +127,13 @@ def gates_of(conn, run_id: int) -> dict[str, tuple]:
             " where run_id = %s and gate = 'marts'", (run_id,),
         )
     }
+
+
+def severities_recorded(conn, run_id: int, expectation: str) -> list[tuple]:
+    return conn.execute(
+        "select severity from meta.quality_results where run_id = %s and expectation = %s and not success",
+        (run_id, expectation),
+    ).fetchall()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,109 +161,230 @@ def test_clean_marts_pass_every_suite_and_are_recorded_under_their_published_nam
     ).fetchone()[0] == summary["evaluated"]
 
 
-def test_a_mart_dbt_does_not_build_yet_is_skipped_visibly_and_a_required_one_fails(warehouse_url, db):
+def test_satisfaction_jumping_month_over_month_is_the_gates_review_warning(warehouse_url, db):
+    run_id = new_run(db)
+    write_marts(db)
+    clean = gate(warehouse_url, run_id)
+    assert clean["success"] is True and clean["failed_warning"] == [], "quiet on clean marts"
+
+    db.execute(sql.SQL("update {s}.mart_indicator_monthly set numerator = 150, value = 0.75 where unit_code = '350500'"
+                       " and month = '2026-07-01' and indicator_code = 'satisfaction_rate'").format(
+                           s=sql.Identifier(BUILD)))
+    summary = gate(warehouse_url, run_id)
+
+    expectation = "expect_column_values_to_be_between(satisfaction_change.change_points)"
+    assert summary["success"] is True, "a warning: the run goes on to publish"
+    assert [(w["target"], w["expectation"]) for w in summary["failed_warning"]] == [
+        ("marts.mart_indicator_monthly", expectation)]
+    assert "unit_code=350500 month=2026-07-01 previous_points=90 rate_points=75: 15" in (
+        summary["failed_warning"][0]["observed"])
+    assert gates_of(db, run_id)["marts.mart_indicator_monthly"][1:4] == ("warned", 0, 1)
+    assert severities_recorded(db, run_id, expectation) == [("warning",)]
+
+
+def test_a_failed_critical_expectation_stops_the_gate_with_one_line_for_the_steward(warehouse_url, db, tmp_path):
+    run_id = new_run(db)
+    write_marts(db)
+    # a query asset over the rows the build wrote ({rebuilt}: every row of a table without a watermark)
+    write_suite(tmp_path, "fct_work_orders", [{
+        "type": "expect_column_values_to_be_unique", "kwargs": {"column": "work_order_id"}, "severity": "critical",
+        "meta": {"asset": "rebuilt"}}], index=["work_order_id"],
+        assets={"rebuilt": {"query": ["select * from {schema}.fct_work_orders", "where {rebuilt}"],
+                            "index": ["work_order_id"]}})
+    assert gate(warehouse_url, run_id, tmp_path)["success"] is True
+
+    db.execute(sql.SQL("insert into {s}.fct_work_orders select * from {s}.fct_work_orders where work_order_id = 'WO2'")
+               .format(s=sql.Identifier(BUILD)))
+    with pytest.raises(GateFailed) as failed:
+        gate(warehouse_url, run_id, tmp_path)
+
+    expectation = "expect_column_values_to_be_unique(rebuilt.work_order_id)"
+    message = str(failed.value)
+    assert "\n" not in message
+    assert message.startswith("quality gate failed for mart marts.fct_work_orders: ")
+    assert f"[{expectation}]: observed " in message and "2 of 4 rows (50.00%), e.g. work_order_id=WO2" in message
+    assert gates_of(db, run_id)["marts.fct_work_orders"][1:3] == ("failed", 1)
+    assert severities_recorded(db, run_id, expectation) == [("critical",)]
+
+
+def test_a_mart_dbt_does_not_build_yet_is_skipped_visibly_and_a_required_one_fails(warehouse_url, db, tmp_path):
     run_id = new_run(db)
     write_marts(db, optional=False)
+    shutil.copy(EXPECTATIONS_DIR / "marts.mart_indicator_monthly.json", tmp_path)
+    for table in ("mart_cei", "mart_indicator_period"):
+        write_suite(tmp_path, table, [NOT_EMPTY], optional=True)
+    write_suite(tmp_path, "fct_odr_disputes", [NOT_EMPTY])
 
-    summary = gate(warehouse_url, run_id)
+    summary = gate(warehouse_url, run_id, tmp_path)
 
     assert summary["success"] is True
     assert summary["skipped"] == ["marts.mart_cei", "marts.mart_indicator_period"]
+    assert summary["suites"]["marts.fct_odr_disputes"]["status"] == "passed"
     skipped = gates_of(db, run_id)["marts.mart_cei"]
     assert skipped[:4] == ("marts.mart_cei", "skipped", 0, 0)
     assert skipped[4] == f"not run: dbt built no mart_cei in {BUILD} (optional until the model exists)"
 
     db.execute(sql.SQL("drop table {}.fct_odr_disputes").format(sql.Identifier(BUILD)))
     with pytest.raises(GateFailed) as failed:
-        gate(warehouse_url, run_id)
+        gate(warehouse_url, run_id, tmp_path)
     assert str(failed.value) == (
         "quality gate failed for mart marts.fct_odr_disputes: marts.fct_odr_disputes is built [table_exists]:"
         f" observed no table fct_odr_disputes in {BUILD}; expected the table built by dbt"
     )
 
 
-# Each case: the suite it belongs to, the SQL that plants the defect in the clean build, the
-# expectation that must fire, its severity, and text its observed value must contain.
+def test_the_gate_needs_a_marts_suite(warehouse_url, db, tmp_path):
+    with pytest.raises(CeiError, match="no marts suites"):
+        gate(warehouse_url, new_run(db), tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The marts' invariants: dbt's data tests on a build schema dbt built
+
+_copies = itertools.count()
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return urlunparse(urlparse(server_url)._replace(path="/" + name))
+
+
+@pytest.fixture(scope="module")
+def dbt_template(server_url, tmp_path_factory) -> Iterator[tuple[str, datetime]]:
+    """A warehouse whose build schema dbt built (transform.run_dbt, as the pipeline's build does)
+    from four generated nights, every data test passing: the template each case copies (CREATE
+    DATABASE … TEMPLATE) rather than building again. The index's rules are the lenient ones of
+    conftest's lenient_index_rules, so that mart_cei has scores and ranks on so little data.
+    Yields the database's name and the build's as-of."""
+    name = f"cei_test_{os.getpid()}_dbt_template"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = _database_url(server_url, name)
+    landing = tmp_path_factory.mktemp("dbt_template") / "landing"
+    synthetic.generate(landing, scale=300, days=4)
+    days = pipeline.delivery_dates_present(landing)
+    as_of = pipeline.as_of(days[-1])
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("CEI_DATABASE_URL", url)
+            env.setenv("CEI_PII_SECRET", "test-secret-not-for-production")
+            pipeline.ingest(pipeline.start(str(landing), [d.isoformat() for d in days]))
+            with (settings.DBT_PROJECT_DIR / "seeds" / "cei_weights.csv").open(encoding="utf-8") as fh:
+                scored = [r["component_code"] for r in csv.DictReader(fh) if r["parent_code"] != "cei"]
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("create schema if not exists reference")
+                conn.execute("create table reference.cei_rules (rule_code text, indicator_code text,"
+                             " threshold numeric, description text)")
+                conn.execute("insert into reference.cei_rules select 'min_denominator', code, 1, 'lenient (tests)'"
+                             " from unnest(%s::text[]) as scored (code)", (scored,))
+                conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
+                             " ('min_ranked_units', null, 1, 'lenient (tests)')")
+            built = transform.run_dbt(["build", "--exclude", "cei_rules"], as_of=as_of, marts_schema=BUILD)
+        assert built["failed"] == [] and "warn" not in built["counts"], "quiet on clean marts"
+        yield name, as_of
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def dbt_built(dbt_template, server_url, monkeypatch) -> Iterator[tuple[str, datetime]]:
+    """A copy of the dbt-built template for one test, the platform pointed at it: its url and as-of."""
+    template, as_of = dbt_template
+    name = f"{template}_copy_{next(_copies)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+    url = _database_url(server_url, name)
+    monkeypatch.setenv("CEI_DATABASE_URL", url)
+    yield url, as_of
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def dbt_failures() -> dict[str, tuple[str, str]]:
+    """The last dbt invocation's tests that did not pass: test name → (status, dbt's message)."""
+    results = json.loads((settings.load().dbt_target_dir / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: (r["status"], " ".join((r.get("message") or "").split()))
+            for r in results if r["status"] != "pass"}
+
+
+# The one rate a case spoils: a unit's satisfaction in a month with something to count.
+ONE_RATE = (" where (unit_code, month, indicator_code) = (select unit_code, month, indicator_code"
+            " from {s}.mart_indicator_monthly where indicator_code = 'satisfaction_rate' and numerator > 0"
+            " order by month desc, unit_code limit 1)")
+# The index of a unit that has one, and its rank (lenient rules: every score is ranked).
+ONE_INDEX = (" where (period, unit_code, component_code) = (select period, unit_code, component_code"
+             " from {s}.mart_cei where component_code = 'cei' and rank is not null order by period, unit_code limit 1)")
+
+# Each case: the model the defect is planted in (`dbt test --select` it runs the tests on it and on
+# what reads it), the SQL that plants the defect in the dbt-built build schema, the dbt test that
+# must catch it, its severity — error (the build fails, nothing is published) or warn (reported,
+# the build goes on) — and what dbt observes.
 MARTS_CASES = {
     "duplicate business key in a fact table": (
-        "marts.fct_work_orders",
-        "insert into {s}.fct_work_orders select * from {s}.fct_work_orders where work_order_id = 'WO2'",
-        "expect_column_values_to_be_unique(rebuilt.work_order_id)", "critical",
-        "2 of 4 rows (50.00%), e.g. work_order_id=WO2",
+        "fct_work_orders",
+        # the key is unique by index, so a duplicate fails the build itself; a table without that
+        # index (built before such indexes) is caught by the test
+        "drop index {s}.fct_work_orders_work_order_id_idx;"
+        " insert into {s}.fct_work_orders select * from {s}.fct_work_orders"
+        " where work_order_id = (select min(work_order_id) from {s}.fct_work_orders)",
+        "unique_fct_work_orders_work_order_id", "error", "Got 1 result, configured to fail if != 0",
     ),
     "a unit missing from a month": (
-        "marts.mart_indicator_monthly",
-        "delete from {s}.mart_indicator_monthly where unit_code = '350128' and month = '2026-07-01'",
-        "expect_column_values_to_be_between(unit_coverage.units_missing)", "critical",
-        "month=2026-07-01 indicator_code=recovered_loss_yuan missing_units=350128 平潭综合实验区: 1",
+        "mart_indicator_monthly",
+        "delete from {s}.mart_indicator_monthly where unit_code = '350128'"
+        " and month = (select max(month) from {s}.mart_indicator_monthly)",
+        "every_unit_each_month_mart_indicator_monthly_", "error", "Got 17 results, configured to fail if != 0",
     ),
     "a rate outside [0, 1]": (
-        "marts.mart_indicator_monthly",
-        "update {s}.mart_indicator_monthly set numerator = 240, value = 1.2"
-        " where unit_code = '350300' and month = '2026-06-01' and indicator_code = 'satisfaction_rate'",
-        "expect_column_values_to_be_between(rates.value)", "critical",
-        "unit_code=350300 month=2026-06-01 indicator_code=satisfaction_rate: 1.2",
+        "mart_indicator_monthly",
+        "update {s}.mart_indicator_monthly set numerator = 1.2 * denominator, value = 1.2" + ONE_RATE,
+        "expression_is_true_mart_indicator_monthly_value_between_0_and_1", "error",
+        "Got 1 result, configured to fail if != 0",
     ),
     "a rate that is not numerator / denominator": (
-        "marts.mart_indicator_monthly",
-        "update {s}.mart_indicator_monthly set value = 0 where unit_code = '350400'"
-        " and month = '2026-07-01' and indicator_code = 'satisfaction_rate'",
-        "expect_column_values_to_be_in_set(rates.value_is_ratio)", "critical",
-        "unit_code=350400 month=2026-07-01 indicator_code=satisfaction_rate: False",
+        "mart_indicator_monthly",
+        "update {s}.mart_indicator_monthly set value = 0" + ONE_RATE,
+        "expression_is_true_mart_indicator_monthly_denominator_is_null_or_case_when_denominator_0_then_value_is_null"
+        "_else_abs_value_numerator_denominator_0_000001_end", "error", "Got 1 result, configured to fail if != 0",
     ),
     "an index outside [0, 100]": (
-        "marts.mart_cei",
-        "update {s}.mart_cei set score = 104.5 where unit_code = '350100'",
-        "expect_column_values_to_be_between(score)", "critical",
-        "1 of 10 rows (10.00%), e.g. period=2026-07 unit_code=350100 component_code=cei: 104.5",
+        "mart_cei",
+        "update {s}.mart_cei set score = 104.5" + ONE_INDEX,
+        "expression_is_true_mart_cei_score_between_0_and_100", "error", "Got 1 result, configured to fail if != 0",
     ),
     "an index left empty without saying why": (
-        "marts.mart_cei",
+        "mart_cei",
         "update {s}.mart_cei set score = null, rank = null, rank_p05 = null, rank_p50 = null, rank_p95 = null"
-        " where unit_code = '350200'",
-        "expect_column_values_to_not_be_null(empty_cells.note)", "critical",
-        "1 of 1 rows (100.00%), e.g. period=2026-07 unit_code=350200 component_code=cei: null",
+        + ONE_INDEX,
+        "expression_is_true_mart_cei__score_is_null_coalesce_note_in_insufficient_coverage_insufficient_data_",
+        "error", "Got 1 result, configured to fail if != 0",
     ),
-    "satisfaction jumping month over month": (
-        "marts.mart_indicator_monthly",
-        "update {s}.mart_indicator_monthly set numerator = 150, value = 0.75"
-        " where unit_code = '350500' and month = '2026-07-01' and indicator_code = 'satisfaction_rate'",
-        "expect_column_values_to_be_between(satisfaction_change.change_points)", "warning",
-        "unit_code=350500 month=2026-07-01 previous_points=90 rate_points=75: 15",
+    "a fact table left empty": (
+        "fct_inspection_samples",
+        "delete from {s}.fct_inspection_samples",
+        "assert_fact_tables_not_empty", "warn", "Got 1 result, configured to warn if != 0",
     ),
 }
 
 
-@pytest.mark.parametrize(("suite", "plant", "expectation", "severity", "observed"), MARTS_CASES.values(),
-                         ids=MARTS_CASES)
-def test_each_defect_class_is_caught_with_its_severity(
-    warehouse_url, db, tmp_path, suite, plant, expectation, severity, observed
-):
-    run_id = new_run(db)
-    write_marts(db)
-    clean = gate(warehouse_url, run_id, [suite, "marts.dim_unit"], tmp_path)
-    assert clean["success"] is True and clean["failed_warning"] == [], "quiet on clean marts"
+@pytest.mark.parametrize(("model", "plant", "test", "severity", "observed"), MARTS_CASES.values(), ids=MARTS_CASES)
+def test_each_defect_class_is_caught_with_its_severity(dbt_built, model, plant, test, severity, observed):
+    url, as_of = dbt_built
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL(plant).format(s=sql.Identifier(BUILD)))
 
-    db.execute(sql.SQL(plant).format(s=sql.Identifier(BUILD)))
-    table = "marts." + suite.removeprefix("marts.")
-    if severity == "critical":
-        with pytest.raises(GateFailed) as failed:
-            gate(warehouse_url, run_id, [suite], tmp_path)
+    command = ["test", "--select", model]
+    if severity == "error":
+        with pytest.raises(CeiError) as failed:
+            transform.run_dbt(command, as_of=as_of, marts_schema=BUILD)
         message = str(failed.value)
-        assert "\n" not in message
-        assert message.startswith(f"quality gate failed for mart {table}: ")
-        assert f"[{expectation}]: observed " in message and observed in message
-        assert gates_of(db, run_id)[suite][1:3] == ("failed", 1)
+        assert "\n" not in message and message.startswith("dbt test failed (")
     else:
-        summary = gate(warehouse_url, run_id, [suite], tmp_path)
-        assert summary["success"] is True
-        assert [(w["target"], w["expectation"]) for w in summary["failed_warning"]] == [(table, expectation)]
-        assert observed in summary["failed_warning"][0]["observed"]
-        assert gates_of(db, run_id)[suite][1:4] == ("warned", 0, 1)
-    assert db.execute(
-        "select severity from meta.quality_results where run_id = %s and expectation = %s and not success",
-        (run_id, expectation),
-    ).fetchall() == [(severity,)]
+        summary = transform.run_dbt(command, as_of=as_of, marts_schema=BUILD)
+        assert summary["failed"] == [] and summary["counts"]["warn"] == 1
+    status, message = dbt_failures()[test]
+    assert status == {"error": "fail", "warn": "warn"}[severity]
+    assert message == observed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,7 +459,7 @@ def test_publish_swaps_the_audited_build_in_and_grants_the_analysts(warehouse_ur
 
 
 @pytest.mark.parametrize("problem", ["not audited", "gate failed", "another run's build", "view reads outside"])
-def test_publish_refuses_and_changes_nothing(warehouse_url, db, problem):
+def test_publish_refuses_and_changes_nothing(warehouse_url, db, tmp_path, problem):
     first = audited_build(db, warehouse_url)
     warehouse.publish_marts(db, first, "2026-07-19 23:59:59+08")
     before = snapshot(db)
@@ -325,11 +473,13 @@ def test_publish_refuses_and_changes_nothing(warehouse_url, db, problem):
         "another run's build": f"holds another build (cei run {run_id + 1}), not run {run_id}'s",
         "view reads outside": "marts.v_units reads staging.units outside the marts",
     }[problem]
-    if problem == "gate failed":
+    if problem == "gate failed":  # a critical suite written for the test (expectations/ holds a warning)
+        write_suite(tmp_path, "fct_inspection_samples", [{
+            "type": "expect_column_values_to_be_unique", "kwargs": {"column": "sample_id"}, "severity": "critical"}])
         db.execute(sql.SQL("insert into {0}.fct_inspection_samples select * from {0}.fct_inspection_samples")
                    .format(sql.Identifier(BUILD)))
         with pytest.raises(GateFailed):
-            quality.validate_marts(warehouse_url, run_id, BUILD, docs=None)
+            gate(warehouse_url, run_id, tmp_path)
     elif problem != "not audited":
         quality.validate_marts(warehouse_url, run_id, BUILD, docs=None)
     if problem == "another run's build":
@@ -348,7 +498,7 @@ def test_publish_refuses_and_changes_nothing(warehouse_url, db, problem):
 
 
 # ---------------------------------------------------------------------------------------------
-# One real night that fails its marts gate: dbt, then Airflow and `cei run`
+# One real night whose build fails a marts test: dbt, then Airflow and `cei run`
 
 
 def marts_as_analyst(conn) -> dict[str, tuple]:
@@ -365,7 +515,7 @@ def marts_as_analyst(conn) -> dict[str, tuple]:
 
 
 @pytest.mark.slow
-def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(warehouse_url, db, tmp_path, capsys):
+def test_a_night_failing_its_marts_tests_leaves_yesterdays_marts_published(warehouse_url, db, tmp_path, capsys):
     landing = tmp_path / "landing"
     synthetic.generate(landing, scale=300, days=4)
     days = [d.isoformat() for d in pipeline.delivery_dates_present(landing)]
@@ -382,7 +532,7 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     assert published["mart_indicator_monthly"][0] > 0 and published["fct_work_orders"][0] > 0
 
     # A work order closed before it was registered reaches raw outside ingestion (so the feed gate
-    # never sees it); dbt builds it into fct_work_orders and only the marts gate can stop it.
+    # never sees it); dbt builds it into fct_work_orders, and only the marts' tests can stop it.
     file_id = db.execute(
         "insert into meta.load_files (run_id, feed, delivery_date, file_name, status, rows_read, rows_loaded,"
         " gated_run) values (%s, 'hotline', %s, 'hand-edit.csv', 'loaded', 1, 1, %s) returning file_id",
@@ -398,18 +548,16 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     # Night 2, through Airflow as operators run it.
     assert cli.main(["run", "--landing", str(landing), "--date", days[3]]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(
-        "cei: error: gate_marts: quality gate failed for mart marts.fct_work_orders: "
-    )
-    assert "[expect_column_pair_values_a_to_be_greater_than_b(rebuilt.closed_at, rebuilt.registered_at)]" in err
-    assert "observed 1 of " in err and "work_order_id=WO-HAND-1" in err
-    assert "expected closed_at >= registered_at" in err
+    assert err.count("\n") == 1 and err.startswith("cei: error: build: dbt build failed (1 node(s)); first: ")
+    assert "test.cei.expression_is_true_fct_work_orders_closed_at_is_null_or_closed_at_registered_at." in err
+    assert err.rstrip().endswith(": Got 1 result, configured to fail if != 0")
 
     second, status, message = db.execute(
         "select run_id, status, message from meta.pipeline_runs order by run_id desc limit 1"
     ).fetchone()
     assert status == "failed" and message == err.removeprefix("cei: error: ").strip()
-    # publish (and finish) never ran: yesterday's marts are what analysts still read, unchanged.
+    # the marts gate, publish and finish never ran: yesterday's marts are what analysts still read,
+    # unchanged.
     assert db.execute("select run_id from meta.marts_publications").fetchall() == [(first,)]
     assert marts_as_analyst(db) == published
     # The failed build stays for the steward to inspect, out of the analysts' reach.
@@ -421,9 +569,9 @@ def test_a_night_failing_its_marts_gate_leaves_yesterdays_marts_published(wareho
     gates = {g: s for g, s in db.execute(
         "select gate, string_agg(distinct status, ',') from meta.quality_gates where run_id = %s group by gate",
         (second,))}
-    assert "failed" in gates["marts"]
+    assert "marts" not in gates, "the build failed before the marts gate"
     # Publishing the failed build by hand is refused too.
-    with pytest.raises(CeiError, match="the marts gate failed"):
+    with pytest.raises(CeiError, match=r"holds another build \(being built\), not run \d+'s; nothing was published"):
         pipeline.publish(second)
     assert marts_as_analyst(db) == published
 

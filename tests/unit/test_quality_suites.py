@@ -4,29 +4,46 @@ import json
 import re
 
 import pytest
+import yaml
 
 from cei import quality
 from cei.errors import CeiError
 from cei.feeds import FEEDS
 from cei.quality import assets, outcomes, suites
-from cei.settings import EXPECTATIONS_DIR
+from cei.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
 RAW_SUITES = [p for p in SUITES if p.stem.startswith("raw_")]
 MARTS_SUITES = [p for p in SUITES if p.stem.startswith("marts.")]
-# The published marts every build must have a suite for (indicators.md, analyst-facing marts).
+# The published marts every build must test (indicators.md, analyst-facing marts): their
+# invariants are dbt's data tests, the marts gate holds the review warning before publication.
 REQUIRED_MARTS = {"fct_work_orders", "fct_odr_disputes", "fct_return_reports", "fct_inspection_samples",
-                  "mart_indicator_monthly"}
+                  "mart_indicator_monthly", "mart_indicator_period", "mart_cei"}
+MARTS_YML = DBT_PROJECT_DIR / "models" / "marts" / "_marts.yml"
 
 
-def test_there_is_a_suite_for_every_feed_and_published_mart():
+def marts_data_tests() -> dict[str, list[tuple[str, dict]]]:
+    """Per mart of _marts.yml, its data tests: (test, its arguments and config), column tests
+    with their `column`."""
+    out: dict[str, list[tuple[str, dict]]] = {}
+    for model in yaml.safe_load(MARTS_YML.read_text(encoding="utf-8"))["models"]:
+        found = out[model["name"]] = []
+        for column, tests in [(None, model.get("data_tests") or []),
+                              *[(c["name"], c.get("data_tests") or []) for c in model.get("columns") or []]]:
+            for test in tests:
+                name, spec = (test, {}) if isinstance(test, str) else next(iter(test.items()))
+                found.append((name, {"column": column, **(spec.get("arguments") or {}), **(spec.get("config") or {})}))
+    return out
+
+
+def test_there_is_a_suite_for_every_feed_and_the_marts_gate():
     assert {quality.suite_path(feed) for feed in FEEDS} == set(RAW_SUITES)
     marts = {quality.load_suite(p).target: quality.load_suite(p) for p in MARTS_SUITES}
-    assert set(marts) >= REQUIRED_MARTS
-    assert not any(marts[t].optional for t in REQUIRED_MARTS), "a required mart's suite may not be skipped"
-    # Contract marts that dbt may not build yet: present, and explicitly optional.
-    assert {"mart_indicator_period", "mart_cei"} <= set(marts)
+    # the marts gate refuses to run without a suite (CeiError): it holds the review warning
+    assert "mart_indicator_monthly" in marts and not marts["mart_indicator_monthly"].optional
     assert set(RAW_SUITES) | set(MARTS_SUITES) == set(SUITES), "every suite file is raw_<feed> or marts.<table>"
+    tested = marts_data_tests()
+    assert all(tested.get(t) for t in REQUIRED_MARTS), "every published mart has its dbt tests"
 
 
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.name)
@@ -97,14 +114,39 @@ def test_the_issue_examples_are_covered_with_their_severity():
     for feed in FEEDS:
         assert "critical" in severities(f"raw_{feed}", "batch_unknown_region_share")
         assert "critical" in severities(f"raw_{feed}", "batch_quarantined_share")
-    assert severities("marts.mart_indicator_monthly", "units_missing") == {"critical"}
-    assert severities("marts.mart_indicator_monthly", "value", "rates") == {"critical"}
-    assert severities("marts.mart_cei", "score") >= {"critical"}
     assert severities("marts.mart_indicator_monthly", "change_points") == {"warning"}
+    # the marts' invariants are dbt's data tests, each of severity error (dbt's default): a failure
+    # fails the build, and nothing is published (tests/integration/test_publish.py plants each)
+    tested = marts_data_tests()
+
+    def dbt_test(mart: str, test: str, **arguments) -> dict:
+        found = [a for t, a in tested[mart] if t == test and arguments.items() <= a.items()]
+        assert len(found) == 1, (mart, test, arguments)
+        assert found[0].get("severity", "error") == "error", (mart, test, arguments)
+        return found[0]
+
+    for period_mart in ("mart_indicator_monthly", "mart_indicator_period"):
+        dbt_test(period_mart, "expression_is_true", expression="value between 0 and 1")
+        dbt_test(period_mart, "expression_is_true", expression="denominator is null or case when denominator = 0"
+                 " then value is null else abs(value - numerator / denominator) <= 0.000001 end")
+    dbt_test("mart_indicator_monthly", "every_unit_each_month")
+    assert (DBT_PROJECT_DIR / "tests" / "assert_every_unit_each_period.sql").exists()  # period and index marts
+    dbt_test("mart_cei", "expression_is_true", expression="score between 0 and 100")
     for table, key in [("fct_work_orders", "work_order_id"), ("fct_odr_disputes", "dispute_id"),
-                       ("fct_inspection_samples", "sample_id"), ("fct_return_reports", "report_month")]:
-        unique = [e for e in find(f"marts.{table}", key) if "unique" in e["type"]]
-        assert [e["severity"] for e in unique] == ["critical"], table
+                       ("fct_inspection_samples", "sample_id")]:
+        dbt_test(table, "unique", column=key)
+    dbt_test("fct_return_reports", "unique_combination", columns=["enterprise_uscc", "report_month"])
+    # an assessment unit is a row of dim_unit (seeds/ref_units.csv), never a list written in a test
+    for mart in REQUIRED_MARTS:
+        dbt_test(mart, "relationships", column="unit_code", to="ref('dim_unit')")
+    dbt_test("dim_unit", "relationships", column="unit_code", to="ref('ref_units')")
+
+
+def test_the_marts_do_not_test_the_feeds_accepted_values_again():
+    """The feeds gate checks them on arrival (raw_<feed>.json, from the feed declarations)."""
+    for mart, tests in marts_data_tests().items():
+        if mart.startswith("fct_"):
+            assert [a["column"] for t, a in tests if t == "accepted_values"] == [], mart
 
 
 def test_hotline_suite_covers_the_contract():

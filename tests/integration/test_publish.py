@@ -185,12 +185,11 @@ def test_satisfaction_jumping_month_over_month_is_the_gates_review_warning(wareh
 def test_a_failed_critical_expectation_stops_the_gate_with_one_line_for_the_steward(warehouse_url, db, tmp_path):
     run_id = new_run(db)
     write_marts(db)
-    # a query asset over the rows the build wrote ({rebuilt}: every row of a table without a watermark)
+    # a query asset over the validated schema
     write_suite(tmp_path, "fct_work_orders", [{
         "type": "expect_column_values_to_be_unique", "kwargs": {"column": "work_order_id"}, "severity": "critical",
-        "meta": {"asset": "rebuilt"}}], index=["work_order_id"],
-        assets={"rebuilt": {"query": ["select * from {schema}.fct_work_orders", "where {rebuilt}"],
-                            "index": ["work_order_id"]}})
+        "meta": {"asset": "orders"}}], index=["work_order_id"],
+        assets={"orders": {"query": ["select * from {schema}.fct_work_orders"], "index": ["work_order_id"]}})
     assert gate(warehouse_url, run_id, tmp_path)["success"] is True
 
     db.execute(sql.SQL("insert into {s}.fct_work_orders select * from {s}.fct_work_orders where work_order_id = 'WO2'")
@@ -198,7 +197,7 @@ def test_a_failed_critical_expectation_stops_the_gate_with_one_line_for_the_stew
     with pytest.raises(GateFailed) as failed:
         gate(warehouse_url, run_id, tmp_path)
 
-    expectation = "expect_column_values_to_be_unique(rebuilt.work_order_id)"
+    expectation = "expect_column_values_to_be_unique(orders.work_order_id)"
     message = str(failed.value)
     assert "\n" not in message
     assert message.startswith("quality gate failed for mart marts.fct_work_orders: ")

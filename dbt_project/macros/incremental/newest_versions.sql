@@ -137,9 +137,9 @@
 
 {#- The post-hook. `staging`: one staging model or a list of them (the watermark is the newest
     file of any). A table without a unique index (new, or built before these indexes) gets its
-    indexes: its key, unique (a duplicate fails the build), for the pre-hook's delete; and, when
+    indexes: its key, unique (a duplicate fails the build), for delete+insert's delete; and, when
     `lineage`, load_file_id and delivery_date for the rows a build rewrote (get_where_subquery's
-    __rebuilt_rows__, the marts gate). `indexes`: columns that readers look up by (say, the month
+    __rebuilt_rows__). `indexes`: columns that readers look up by (say, the month
     columns the indicator families filter on: macros/incremental/indicator_months.sql), each indexed when
     it is not yet. -#}
 {% macro newest_versions_save_watermark(staging, key_columns, lineage=true, indexes=[]) -%}
@@ -200,8 +200,7 @@
 {%- endmacro %}
 
 {#- A condition on the rows of `relation` that its last build wrote: the `__rebuilt_rows__` of
-    a data test's `where` (macros/overrides/get_where_subquery.sql); the marts gate asks the same
-    (cei.quality.assets.rebuilt_rows). -#}
+    a data test's `where` (macros/overrides/get_where_subquery.sql). -#}
 {% macro rebuilt_rows(relation) -%}
     {%- set tested = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
     {%- if tested is none or tested.config.materialized != 'incremental' -%}

@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from cei import settings as cfg
 from cei.errors import CeiError
 from cei.feeds import Feed
@@ -187,24 +185,6 @@ def volume_query(feed: Feed, ids: list[int]) -> str:
     )
 
 
-def marts_query(suite: SuiteFile, asset: str, schema: str, rebuilt: str = "true") -> str:
-    """A marts suite's declared query asset, over the validated schema; `{rebuilt}` stands for
-    the condition `rebuilt_rows` gives."""
-    return suite.assets[asset].query.replace("{schema}", _quote(schema)).replace("{rebuilt}", rebuilt)
-
-
-def rebuilt_rows(conn: psycopg.Connection, schema: str, table: str) -> str:
-    """A condition on the rows of an incremental table (a fact table: dbt_project/macros/
-    newest_versions.sql) that its last build wrote: a newest version loaded or delivered after
-    what the build before had seen, as literals so PostgreSQL can use the table's indexes. Every
-    row ("true") after a full build and for a table without a watermark. Every other row was
-    validated by the build that wrote it, in this schema or in the other one publishing swaps
-    with it, from the same latest states."""
-    row = conn.execute(
-        "select rebuilt_after_file_id, rebuilt_after_date from meta.dbt_watermarks"
-        " where relation_oid = to_regclass(%s) and rebuilt_after_file_id is not null",
-        (_qualified(schema, table),),
-    ).fetchone()
-    if row is None:
-        return "true"
-    return f"(load_file_id > {int(row[0])} or delivery_date > {_literal(row[1].isoformat())})"
+def marts_query(suite: SuiteFile, asset: str, schema: str) -> str:
+    """A marts suite's declared query asset, over the validated schema."""
+    return suite.assets[asset].query.replace("{schema}", _quote(schema))

@@ -88,7 +88,7 @@ create table if not exists meta.dbt_watermarks (
     as_of_date       date not null,  -- the as-of date of that build
     inputs_hash      text not null,  -- its SQL, the region mapping, listed tables, upstream hashes
     -- what that build rewrote: the keys with a version loaded after this file or delivered after
-    -- this date (both null: every key); the tests and the marts gate read those rows
+    -- this date (both null: every key); the models' tests read those rows
     rebuilt_after_file_id  bigint,
     rebuilt_after_date     date,
     saved_at         timestamptz not null default now()

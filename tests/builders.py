@@ -1,4 +1,5 @@
-"""Builders of delivered rows and delivery files, read from the feed declarations (cei.feeds).
+"""Builders of delivered rows and delivery files, read from the feed declarations (cei.feeds),
+and of the index's lenient data-sufficiency rules, read from the weights seed.
 
 A test states only the values its case is about; the headers, the column order and a valid value
 for every other column come from the declarations, so no test re-types a feed's headers or code
@@ -22,11 +23,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import xlsxwriter
 from stdnum.cn import uscc
 
 from cei.feeds import FEEDS, Feed, Kind
-from cei.settings import REGIONS_CSV
+from cei.settings import DBT_PROJECT_DIR, REGIONS_CSV
 
 FeedRef = Feed | str  # a declaration, or its name in FEEDS
 
@@ -149,3 +151,21 @@ def deliver(landing: Path, feed: FeedRef, day: str, name: str, content: bytes) -
     path = folder / name
     path.write_bytes(content)
     return path
+
+
+def write_lenient_index_rules(url: str) -> tuple[str, ...]:
+    """The index's data-sufficiency rules at their most lenient — a denominator of 1 scores, any
+    scored indicator earns an index, a ranking of one unit is published — for tests of the index's
+    arithmetic on a handful of rows: written to reference.cei_rules of the warehouse at `url`;
+    returns the dbt args that keep seeds/cei_rules.csv from replacing them."""
+    with (DBT_PROJECT_DIR / "seeds" / "cei_weights.csv").open(encoding="utf-8") as fh:
+        scored = [r["component_code"] for r in csv.DictReader(fh) if r["parent_code"] != "cei"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists reference")
+        conn.execute("create table reference.cei_rules (rule_code text, indicator_code text, threshold numeric,"
+                     " description text)")
+        conn.execute("insert into reference.cei_rules select 'min_denominator', code, 1, 'lenient (tests)'"
+                     " from unnest(%s::text[]) as scored (code)", (scored,))
+        conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
+                     " ('min_ranked_units', null, 1, 'lenient (tests)')")
+    return ("--exclude", "cei_rules")

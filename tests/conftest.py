@@ -8,7 +8,6 @@ schema applied, and the platform is pointed at it through CEI_DATABASE_URL.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import re
@@ -22,6 +21,7 @@ from urllib.parse import urlparse, urlunparse
 import openpyxl
 import psycopg
 import pytest
+from builders import write_lenient_index_rules
 from psycopg import sql
 
 from cei import settings, warehouse
@@ -78,21 +78,8 @@ def warehouse_url(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 @pytest.fixture
 def lenient_index_rules(warehouse_url: str) -> tuple[str, ...]:
-    """The index's data-sufficiency rules at their most lenient — a denominator of 1 scores, any
-    scored indicator earns an index, a ranking of one unit is published — for tests of the index's
-    arithmetic on a handful of hand-made rows: written to reference.cei_rules; returns the dbt
-    args that keep seeds/cei_rules.csv from replacing them."""
-    with (settings.DBT_PROJECT_DIR / "seeds" / "cei_weights.csv").open(encoding="utf-8") as fh:
-        scored = [r["component_code"] for r in csv.DictReader(fh) if r["parent_code"] != "cei"]
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("create schema if not exists reference")
-        conn.execute("create table reference.cei_rules (rule_code text, indicator_code text, threshold numeric,"
-                     " description text)")
-        conn.execute("insert into reference.cei_rules select 'min_denominator', code, 1, 'lenient (tests)'"
-                     " from unnest(%s::text[]) as scored (code)", (scored,))
-        conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
-                     " ('min_ranked_units', null, 1, 'lenient (tests)')")
-    return ("--exclude", "cei_rules")
+    """builders.write_lenient_index_rules on the test's warehouse."""
+    return write_lenient_index_rules(warehouse_url)
 
 
 class Chromium(NamedTuple):

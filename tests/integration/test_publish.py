@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
+from builders import write_lenient_index_rules
 from psycopg import sql
 
 from cei import cli, pipeline, quality, settings, synthetic, transform, warehouse
@@ -267,17 +267,8 @@ def dbt_template(server_url, tmp_path_factory) -> Iterator[tuple[str, datetime]]
             env.setenv("CEI_DATABASE_URL", url)
             env.setenv("CEI_PII_SECRET", "test-secret-not-for-production")
             pipeline.ingest(pipeline.start(str(landing), [d.isoformat() for d in days]))
-            with (settings.DBT_PROJECT_DIR / "seeds" / "cei_weights.csv").open(encoding="utf-8") as fh:
-                scored = [r["component_code"] for r in csv.DictReader(fh) if r["parent_code"] != "cei"]
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("create schema if not exists reference")
-                conn.execute("create table reference.cei_rules (rule_code text, indicator_code text,"
-                             " threshold numeric, description text)")
-                conn.execute("insert into reference.cei_rules select 'min_denominator', code, 1, 'lenient (tests)'"
-                             " from unnest(%s::text[]) as scored (code)", (scored,))
-                conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
-                             " ('min_ranked_units', null, 1, 'lenient (tests)')")
-            built = transform.run_dbt(["build", "--exclude", "cei_rules"], as_of=as_of, marts_schema=BUILD)
+            excluded = write_lenient_index_rules(url)
+            built = transform.run_dbt(["build", *excluded], as_of=as_of, marts_schema=BUILD)
         assert built["failed"] == [] and "warn" not in built["counts"], "quiet on clean marts"
         yield name, as_of
     finally:

@@ -149,7 +149,7 @@ def run_checks(gate: str, url: str, run_id: int, checks: list[Check], *, docs: t
             outcomes = outcomes_of(counts, labels)
             for validation in counts.run_results.values():
                 name = validation.suite_name
-                found = [i for i, o in enumerate(outcomes[name]) if _unexpected(validation, labels[name]["order"][i])]
+                found = [i for i, e in enumerate(labels[name]["order"]) if _unexpected(validation, e)]
                 if not found:
                     continue
                 # The expectations that found unexpected rows run again, in a checkpoint of their

@@ -179,12 +179,58 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from cei import warehouse
+    from cei.warehouse import analysts
 
     if args.action == "stop":
         print("stopped" if warehouse.stop_embedded() else "nothing to stop (no embedded warehouse)")
+    elif args.for_name:
+        with warehouse.connect(autocommit=True) as conn:
+            warehouse.ensure_schema(conn)
+            analysts.check_name(args.for_name)
+            if args.for_name not in {a.name for a in analysts.analysts(conn)}:
+                raise CeiError(f"no analyst {args.for_name!r} (`cei analyst add {args.for_name}` makes the login)")
+        print(analysts.login_url(cfg.load(), args.for_name))
     else:
         print(warehouse.describe(warehouse.database_url()))
     return 0
+
+
+def cmd_analyst(args: argparse.Namespace) -> int:
+    from cei import steward, warehouse
+    from cei.warehouse import analysts
+
+    if args.action != "list" and not args.name:
+        raise CeiError(f"`cei analyst {args.action}` needs the analyst's NAME")
+    s = cfg.load()
+    with warehouse.connect(s, autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        if args.action == "list":
+            rows = analysts.analysts(conn)
+            print(f"{'name':<20} {'added':<17} {'by':<12} {'password set':<17} sessions")
+            for a in rows:
+                print(f"{a.name:<20} {_when(a.added_at):<17} {a.added_by or '-':<12} {_when(a.password_set_at):<17}"
+                      f" {a.sessions}")
+            print(f"{len(rows)} analyst login(s)")
+        elif args.action == "remove":
+            ended = analysts.remove(conn, args.name, steward.current_user())
+            print(f"removed {args.name}" + (f" (ended {ended} open session(s))" if ended else ""))
+        else:
+            generated = not args.password_stdin
+            password = analysts.new_password() if generated else sys.stdin.readline().rstrip("\r\n")
+            if args.action == "add":
+                analysts.add(conn, args.name, password, steward.current_user())
+                print(f"added analyst {args.name}: reads the marts only")
+            else:
+                analysts.set_password(conn, args.name, password, steward.current_user())
+                print(f"new password set for {args.name}")
+            if generated:
+                print(f"password (shown this once, kept nowhere): {password}")
+            print(f"connect: {analysts.login_url(s, args.name)}")
+    return 0
+
+
+def _when(t: object) -> str:
+    return t.strftime("%Y-%m-%d %H:%M") if t else "-"
 
 
 def cmd_files(args: argparse.Namespace) -> int:
@@ -361,7 +407,15 @@ def parser() -> argparse.ArgumentParser:
 
     wh = sub.add_parser("warehouse", help="where the warehouse is (url), or stop the embedded one")
     wh.add_argument("action", choices=["url", "stop"])
+    wh.add_argument("--for", dest="for_name", metavar="NAME", help="url: the URL analyst NAME connects with")
     wh.set_defaults(func=cmd_warehouse)
+
+    an = sub.add_parser("analyst", help="analysts' logins (read the marts only): add, password, list, remove")
+    an.add_argument("action", choices=["add", "password", "list", "remove"])
+    an.add_argument("name", nargs="?", help="the analyst's login name (add, password, remove)")
+    an.add_argument("--password-stdin", action="store_true",
+                    help="add, password: read the password from standard input instead of generating one")
+    an.set_defaults(func=cmd_analyst)
     return p
 
 

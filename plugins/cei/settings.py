@@ -32,6 +32,10 @@ ANALYST_ROLE = "cei_analyst"
 class Settings:
     home: Path
     database_url: str | None  # None: the embedded server under `home`
+    # The embedded server's TCP side, where analysts log in (cei.warehouse.server): its listen
+    # addresses (PostgreSQL's listen_addresses) and port (None: the one its data folder was given).
+    listen_addresses: str
+    port: int | None
     pii_secret: str | None
     airflow_home: Path
     landing: Path  # default landing folder of the nightly DAG: <landing>/<feed>/<YYYY-MM-DD>/
@@ -104,6 +108,8 @@ def load() -> Settings:
     return Settings(
         home=home,
         database_url=os.environ.get("CEI_DATABASE_URL") or None,
+        listen_addresses=os.environ.get("CEI_LISTEN_ADDRESSES", "127.0.0.1").strip(),
+        port=int(os.environ["CEI_PORT"]) if os.environ.get("CEI_PORT") else None,
         pii_secret=os.environ.get("CEI_PII_SECRET") or None,
         airflow_home=Path(os.environ.get("AIRFLOW_HOME", home / "airflow")).resolve(),
         landing=Path(os.environ.get("CEI_LANDING", home / "landing")).resolve(),

@@ -37,8 +37,9 @@ def lost_connection(exc: psycopg.OperationalError) -> WarehouseError:
 def describe(url: str) -> str:
     """host:port/dbname of a URL, never its password: safe for messages."""
     p = urlparse(url)
-    host = p.hostname or parse_qs(p.query).get("host", ["local socket"])[0]
-    return f"{host}:{p.port or 5432}/{(p.path or '/').lstrip('/')}"
+    query = parse_qs(p.query)
+    host = p.hostname or query.get("host", ["local socket"])[0]
+    return f"{host}:{p.port or query.get('port', [5432])[0]}/{(p.path or '/').lstrip('/')}"
 
 
 def connect(s: cfg.Settings | None = None, *, autocommit: bool = False) -> psycopg.Connection:
@@ -67,7 +68,7 @@ def libpq_params(url: str) -> dict[str, str]:
     query = parse_qs(p.query)
     return {
         "host": query.get("host", [p.hostname or "localhost"])[0],
-        "port": str(p.port or 5432),
+        "port": str(p.port or query.get("port", [5432])[0]),
         "user": unquote(p.username or "postgres"),
         "password": unquote(p.password or ""),
         "dbname": (p.path or "/postgres").lstrip("/") or "postgres",

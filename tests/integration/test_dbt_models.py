@@ -23,10 +23,11 @@ AS_OF = "2026-04-05 23:59:59"  # delivery date 2026-04-05 (indicators.md: D 23:5
 UNITS = {"350100", "350200", "350300", "350400", "350500", "350600", "350700", "350800", "350900", "350128"}
 
 
-def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF, *args: str, command: str = "build") -> str:
+def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF, *args: str, command: str = "build",
+              succeeds: bool = True) -> str:
     """`dbt build` (or `command`, with `args`) on the database at `url`; returns dbt's output,
-    fails the test on error. Like transform.run_dbt, the working-day calendar is written from
-    the library first."""
+    fails the test on error (or, with `succeeds=False`, when dbt does not fail). Like
+    transform.run_dbt, the working-day calendar is written from the library first."""
     with psycopg.connect(url, autocommit=True) as conn:
         calendar.refresh_calendar(conn)
     env = transform.dbt_env(dataclasses.replace(settings.load(), database_url=url))
@@ -42,7 +43,7 @@ def dbt_build(url: str, tmp_path: Path, as_of: str = AS_OF, *args: str, command:
         ],
         env=env, capture_output=True, text=True, check=False, timeout=600,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert (proc.returncode == 0) == succeeds, proc.stdout[-4000:] + proc.stderr[-2000:]
     return proc.stdout
 
 
@@ -218,6 +219,69 @@ def test_satisfaction_rate_and_latest_state(warehouse_url, tmp_path):
         ).fetchone() == (True, False)
 
 
+ON_TIME = {  # the on-time indicators and the fact tables' flags they add up from
+    "complaint_accept_ontime_rate": ("fct_work_orders", "accepted_on_time"),
+    "complaint_close_ontime_rate": ("fct_work_orders", "closed_on_time"),
+    "report_verify_ontime_rate": ("fct_work_orders", "verified_on_time"),
+    "odr_ontime_rate": ("fct_odr_disputes", "handled_on_time"),
+}
+
+
+def test_fact_flags_add_up_to_the_indicators(warehouse_url, tmp_path):
+    """The per-case flags of fct_work_orders and fct_odr_disputes add up to the on-time
+    indicators: tests/assert_fact_flags_match_indicators.sql, run by every build, compares
+    figures here, and fails, row by row, when a flag is wrong or when nothing was compared."""
+    with psycopg.connect(warehouse_url) as conn:
+        load_cases(conn)
+    dbt_build(warehouse_url, tmp_path)  # the singular test passes within the build
+
+    with psycopg.connect(warehouse_url) as conn:
+        compared = conn.execute(
+            "select indicator_code, unit_code, to_char(month, 'YYYY-MM'), numerator, denominator"
+            " from marts.mart_indicator_monthly where indicator_code = any(%s) and denominator > 0",
+            (list(ON_TIME),)).fetchall()
+        # W01–W13: complaints registered 2026-02-20, accepted the next day; D1 closed in April
+        assert ("complaint_accept_ontime_rate", "350100", "2026-02", 7, 7) in compared
+        assert ("odr_ontime_rate", "350128", "2026-04", 1, 1) in compared
+        assert {row[0] for row in compared} >= {"complaint_accept_ontime_rate", "complaint_close_ontime_rate",
+                                               "odr_ontime_rate"}
+        on_time = sum(conn.execute(f"select count(*) filter (where {flag}) from marts.{table}").fetchone()[0]
+                      for table, flag in ON_TIME.values())
+        assert on_time == sum(row[3] for row in compared)
+
+    def check(*, succeeds: bool) -> str:
+        return dbt_build(warehouse_url, tmp_path, AS_OF, "--select", "assert_fact_flags_match_indicators",
+                         "--store-failures", command="test", succeeds=succeeds)
+
+    def failures() -> list[tuple]:
+        with psycopg.connect(warehouse_url) as conn:
+            schema = conn.execute("select table_schema from information_schema.tables"
+                                  " where table_name = 'assert_fact_flags_match_indicators'").fetchone()[0]
+            return conn.execute(f"select problem, indicator_code, unit_code, to_char(month, 'YYYY-MM'),"
+                                f" indicator_numerator, flags_numerator"
+                                f" from {schema}.assert_fact_flags_match_indicators").fetchall()
+
+    # one flag broken: the test names the figure it breaks
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute("update marts.fct_work_orders set accepted_on_time = false where work_order_id = 'W01'")
+    check(succeeds=False)
+    assert failures() == [("the flags add up to another figure", "complaint_accept_ontime_rate", "350100",
+                           "2026-02", 7, 6)]
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute("update marts.fct_work_orders set accepted_on_time = true where work_order_id = 'W01'")
+    check(succeeds=True)
+
+    # every flag left null and every figure zero: equal, but nothing was compared
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute("update marts.fct_work_orders"
+                     " set accepted_on_time = null, closed_on_time = null, verified_on_time = null")
+        conn.execute("update marts.fct_odr_disputes set handled_on_time = null")
+        conn.execute("update marts.mart_indicator_monthly set numerator = 0, denominator = 0"
+                     " where indicator_code = any(%s)", (list(ON_TIME),))
+    check(succeeds=False)
+    assert [row[0] for row in failures()] == ["nothing compared although the fact tables hold decided cases"]
+
+
 INCREMENTAL = {  # the incremental models (macros/incremental/newest_versions.sql) and their keys
     "intermediate.int_work_orders_latest": "work_order_id",
     "intermediate.int_odr_disputes_latest": "dispute_id",
@@ -275,6 +339,14 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
             return conn.execute("select sla_status from intermediate.int_sla_clocks"
                                 " where item_id = 'W97' and clock_code = 'complaint_accept'").fetchone()[0]
 
+    def case_flags(key: str, on_time: str = "accepted_on_time") -> tuple:
+        """(is_open, is_overdue, the on-time flag) of a case in its fact table, as the last build left it."""
+        table, column = (("fct_odr_disputes", "dispute_id") if key.startswith("D")
+                         else ("fct_work_orders", "work_order_id"))
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute(f"select is_open, is_overdue, {on_time} from marts.{table}"
+                                f" where {column} = %s", (key,)).fetchone()
+
     with psycopg.connect(warehouse_url) as conn:
         load_cases(conn)
         # W97: a complaint never decided, its acceptance deadline 2026-04-03 23:59:59 (7 working
@@ -292,9 +364,15 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         # days later, 2026-04-21 23:59:59: overdue from then on, it counts in April.
         raw.work_order("W96", "2026-03-27", region="350102", registered="2026-02-09 10:00:00+08:00",
                        accepted="2026-02-10 10:00:00+08:00")
+        # D2: a dispute never closed, filed 2026-03-20, its handling deadline 10 working days
+        # later, 2026-04-03 23:59:59: open and pending, then overdue, with no new version.
+        raw.insert("odr_disputes", "odr", "2026-03-21", dispute_id="D2", enterprise_uscc="91350100M000200000",
+                   region_code="350102", filed_at="2026-03-20 10:00:00+08:00", status="处理中",
+                   updated_at="2026-03-20 10:00:00+08:00")
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59")  # the first build is a full one
 
     dbt_build(warehouse_url, tmp_path, "2026-04-02 23:59:59", "--select", *MODELS, command="run")  # a forward night
+    assert case_flags("W97") == case_flags("D2", "handled_on_time") == (True, False, None)  # open, pending
     assert latest_states(warehouse_url) == full_rebuild("2026-04-02 23:59:59")
 
     # The next night brings a new key, W95, and passes W97's acceptance deadline.
@@ -304,6 +382,8 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
         raw.work_order("W95", "2026-04-04", region="350102")
     dbt_build(warehouse_url, tmp_path, "2026-04-05 23:59:59", "--select", *MODELS, command="run")
     incremental = latest_states(warehouse_url)
+    # the as-of alone turned W97's and D2's clocks: the fact tables rewrote their rows, now overdue
+    assert case_flags("W97") == case_flags("D2", "handled_on_time") == (True, True, False)
     # It rewrote the clocks of the key it touched and the clock its as-of turned, and no other;
     # the tests of int_sla_clocks read those, by the build's mark.
     rewritten = rebuilt_clocks(warehouse_url)
@@ -357,6 +437,7 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
                                 " where month = '2026-02-01'").rowcount
     assert february > 0
     dbt_build(warehouse_url, tmp_path, "2026-04-25 23:59:59", "--select", *MODELS, command="run")
+    assert case_flags("W96", "closed_on_time") == case_flags("W98", "verified_on_time") == (True, True, False)
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute(f"update {efficiency} set numerator = numerator - 1000"
                             " where month = '2026-02-01' and numerator >= 1000").rowcount == february
@@ -379,6 +460,7 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")
     rewound = latest_states(warehouse_url)
     assert w97_acceptance() == "pending"
+    assert case_flags("W97") == case_flags("D2", "handled_on_time") == (True, False, None)
     assert rewound == full_rebuild("2026-04-01 23:59:59")
     assert "W99" not in {r[0] for r in rewound["intermediate.int_work_orders_latest"]}
 

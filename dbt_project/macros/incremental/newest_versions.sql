@@ -185,17 +185,20 @@
 {%- endmacro %}
 
 {#- The config of a model incremental by the keys of a staging model (its name), with
-    `indexes` as in newest_versions_save_watermark:
+    `indexes` as in newest_versions_save_watermark, `post_hook`: more statements after the
+    watermark's (say, a partial index), `on_schema_change`: dbt's (`append_new_columns` lets a
+    column added to the model reach an existing table: the model's SQL changed, so that build
+    recomputes every key and fills it; a removed or retyped column still needs --full-refresh):
         {{ config(**newest_versions_config('stg_x', ['key'])) }} -#}
-{% macro newest_versions_config(staging, key_columns, indexes=[]) -%}
+{% macro newest_versions_config(staging, key_columns, indexes=[], post_hook=[], on_schema_change='fail') -%}
     {%- set arguments = "ref('" ~ staging ~ "'), " ~ (key_columns | string) -%}
     {%- do return({
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': key_columns,
-        'on_schema_change': 'fail',
+        'on_schema_change': on_schema_change,
         'pre_hook': '{{ newest_versions_forget_all() }}',
-        'post_hook': '{{ newest_versions_save_watermark(' ~ arguments ~ ', indexes=' ~ (indexes | string) ~ ') }}',
+        'post_hook': ['{{ newest_versions_save_watermark(' ~ arguments ~ ', indexes=' ~ (indexes | string) ~ ') }}'] + post_hook,
     }) -%}
 {%- endmacro %}
 

@@ -120,14 +120,14 @@ def set_password(conn: psycopg.Connection, name: str, password: str, by: str) ->
 def remove(conn: psycopg.Connection, name: str, by: str) -> int:
     """Drop analyst `name`'s login and end its open sessions; the number of sessions ended."""
     _existing_analyst(conn, name)
+    oid = conn.execute("select oid from pg_roles where rolname = %s", (name,)).fetchone()[0]
     with conn.transaction():
         conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
         conn.execute("update meta.analyst_accounts set removed_at = now(), removed_by = %s"
                      " where analyst_name = %s and removed_at is null", (by, name))
-    # after the drop, so that no new session slips in between
-    ended = conn.execute("select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
-                         " where usename = %s", (name,)).fetchone()[0]
-    return ended
+    # After the drop, so that no new session slips in between; by oid, as the name is gone.
+    return conn.execute("select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
+                        " where usesysid = %s", (oid,)).fetchone()[0]
 
 
 def analysts(conn: psycopg.Connection) -> list[Analyst]:

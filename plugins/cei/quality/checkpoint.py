@@ -85,14 +85,10 @@ def _context(sa_url: str, docs: tuple[Path, Path] | None) -> Any:
             "class_name": "ValidationResultsStore",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(results)},
         }
-        config.data_docs_sites = {
-            SITE: {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            }
-        }
+        # a site that renders with no network: GX's pages with local styles and scripts
+        from cei.quality.data_docs import site_config
+
+        config.data_docs_sites = {SITE: site_config(site)}
     return gx.get_context(mode="ephemeral", project_config=config, runtime_environment={URL_VARIABLE: sa_url})
 
 
@@ -136,7 +132,10 @@ def run_checks(gate: str, url: str, run_id: int, checks: list[Check], *, docs: t
             if not batches:
                 return [], None
             if docs is not None:
+                from cei.quality.data_docs import copy_assets
+
                 prune_validations(*docs, keep=DOCS_KEEP_RUNS)
+                copy_assets(docs[0])
             gx_run = RunIdentifier(run_name=f"run-{run_id}", run_time=datetime.now(UTC))
             definitions = []
             for name, (check, batch) in batches.items():

@@ -177,6 +177,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from cei import docs_site
+
+    page = docs_site.write_site()
+    print(f"the data dictionary (dbt docs, opens from disk with no server or network): {page}")
+    return 0
+
+
 def cmd_warehouse(args: argparse.Namespace) -> int:
     from cei import warehouse
     from cei.warehouse import analysts
@@ -371,6 +379,9 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--seed", type=int, default=20250101)
     be.add_argument("--out", help="report folder (default $CEI_HOME/bench)")
     be.set_defaults(func=cmd_bench)
+
+    do = sub.add_parser("docs", help="the data dictionary as a static page: dbt docs with the warehouse's catalogue")
+    do.set_defaults(func=cmd_docs)
 
     fi = sub.add_parser("files", help="the data steward's ledger: list files, withdraw a loaded one")
     fi_sub = fi.add_subparsers(dest="action", required=True)

@@ -83,6 +83,10 @@ class Settings:
         return self.home / "data_docs"
 
     @property
+    def docs_dir(self) -> Path:  # the dbt documentation site `cei docs` writes (cei.docs_site)
+        return self.home / "docs"
+
+    @property
     def gx_results_dir(self) -> Path:  # the validation results the Data Docs site renders
         return self.home / "gx" / "validations"
 

@@ -12,6 +12,12 @@
 -- depends_on: {{ ref('mart_indicator_period') }}
 -- depends_on: {{ ref('mart_indicator_score') }}
 -- depends_on: {{ ref('mart_cei') }}
+-- depends_on: {{ ref('dim_category') }}
+-- depends_on: {{ ref('mart_enterprise_complaints') }}
+-- depends_on: {{ ref('mart_repeat_complainants') }}
+-- mart_repeat_complainants counts by `complainant_key`, a pseudonym derived from the phone's keyed
+-- HMAC (int_work_order_complainants): deliberately named so that none of the patterns below
+-- matches it, while a phone, a consumer's anything or an HMAC copied into a mart still fails here.
 
 select
     table_name,

@@ -64,10 +64,11 @@ def write_marts(conn, schema: str = BUILD, *, optional: bool = True) -> None:
     run("create table {s}.dim_unit (unit_code text, unit_name text, sort_order int)")
     for i, (code, name) in enumerate(UNITS, 1):
         run("insert into {s}.dim_unit values (%s, %s, %s)", code, name, i)
+    # category / category_code: what marts.fct_work_orders.json's unmapped-category warning reads
     run("create table {s}.fct_work_orders (work_order_id text, kind text, unit_code text,"
-        " registered_at timestamptz, closed_at timestamptz)")
+        " registered_at timestamptz, closed_at timestamptz, category text, category_code text)")
     run("insert into {s}.fct_work_orders select 'WO' || n, '投诉', '350100', '2026-07-01 09:00+08',"
-        " '2026-07-03 09:00+08' from generate_series(1, 3) n")
+        " '2026-07-03 09:00+08', '食品', 'G02' from generate_series(1, 3) n")
     run("create table {s}.fct_odr_disputes (dispute_id text, unit_code text, status text, enterprise_uscc text,"
         " filed_at timestamptz, closed_at timestamptz)")
     run("insert into {s}.fct_odr_disputes values ('D1', '350200', '和解成功', '91350100M000100000',"

@@ -19,6 +19,9 @@
                                    post_hook=['create index if not exists {{ this.identifier }}__overdue_ix'
                                               ~ ' on {{ this }} (unit_code) where is_overdue'])) }}
 
+-- The 12315 category of the text (int_category_texts): a change of the map recomputes every key.
+{{ config(meta={'incremental_inputs': ['int_category_texts']}) }}
+
 {%- set clocks_turned = sla_clocks_turning("clock_code <> 'odr_handle'", clocks=ref('int_sla_clocks')) %}
 
 with
@@ -41,6 +44,12 @@ clocks as (
     where clock_code in ('complaint_accept', 'complaint_close', 'report_verify')
         and {{ newest_versions_touched(ref('stg_hotline__work_orders'), ['work_order_id'], columns=['item_id'],
                                        also=clocks_turned) }}
+
+),
+
+category_texts as (
+
+    select * from {{ ref('int_category_texts') }}
 
 ),
 
@@ -106,10 +115,15 @@ final as (
             as is_overdue,
         clocks_by_work_order.accepted_on_time,
         clocks_by_work_order.closed_on_time,
-        clocks_by_work_order.verified_on_time
+        clocks_by_work_order.verified_on_time,
+        -- empty for a text the map does not know (the marts gate lists those) or no text
+        category_texts.category_code,
+        category_texts.category_level1_code
     from work_orders
     left join clocks_by_work_order
         on clocks_by_work_order.work_order_id = work_orders.work_order_id
+    left join category_texts
+        on category_texts.category_text = work_orders.category
 
 )
 

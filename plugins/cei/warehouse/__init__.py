@@ -1,11 +1,13 @@
 """The warehouse: where it is, how to connect, the tables the platform (not dbt) owns, and the
 publication of the marts dbt builds.
 
-- server: the embedded PostgreSQL, used while `CEI_DATABASE_URL` is unset.
+- server: the embedded PostgreSQL, used while `CEI_DATABASE_URL` is unset (the platform's
+  unix socket; analysts' password logins over TCP).
 - connections: the warehouse's URL, connections, and the run lock of the steps that write.
 - schema: the platform's schemas and tables (numbered migrations in migrations/, the feeds' raw
   tables from their declarations) and the analyst role.
 - publish: write–audit–publish of the marts.
+- analysts: analysts' logins (read the published marts only).
 
 The names other modules use are importable from here (`warehouse.connect(...)`).
 """

@@ -99,9 +99,12 @@ def test_tcp_takes_passwords_only_and_never_the_superuser(embedded, name):
             ("reject", True), ("scram-sha-256", False)}
         assert conn.execute("show password_encryption").fetchone()[0] == "scram-sha-256"
         assert conn.execute("show unix_socket_permissions").fetchone()[0] == "0700"
-        cei("analyst", "add", name, home=embedded)
+        password, url = added(cei("analyst", "add", name, home=embedded))
         verifier = conn.execute("select rolpassword from pg_authid where rolname = %s", (name,)).fetchone()[0]
     assert verifier.startswith("SCRAM-SHA-256$")
+    warehouse.embedded_database(settings.load(), "airflow")  # the service's metadata: not the analysts'
+    other = psql(url.rsplit("/", 1)[0] + "/airflow", password, "select 1")
+    assert other.returncode != 0 and 'permission denied for database "airflow"' in other.stderr, other.stderr
 
 
 def test_password_from_stdin_replaces_the_old_one_and_remove_ends_the_login(embedded, name):

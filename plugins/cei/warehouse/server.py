@@ -308,12 +308,15 @@ def _start_failure(log_file: Path, offset: int, exc: Exception) -> str:
 
 def embedded_database(s: cfg.Settings, name: str) -> str:
     """The platform's libpq URL of database `name` on the embedded server, started and the database
-    created when needed (the warehouse; Airflow's metadata of the service: cei.airflow_service)."""
+    created when needed (the warehouse; Airflow's metadata of the service: cei.airflow_service).
+    Analysts may connect to the warehouse only: any other database is closed to them."""
     running = _start(s)
     with psycopg.connect(running.url("postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        if name != EMBEDDED_DB:
+            conn.execute(sql.SQL("revoke connect on database {} from public").format(sql.Identifier(name)))
     return running.url(name)
 
 

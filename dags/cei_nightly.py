@@ -24,7 +24,9 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
 7. **export** — refreshes the provincial assessment export (CSV, XLSX, manifest) of every
    period the night's data touched, into `CEI_EXPORT_DIR`; a final period is never overwritten
    (a changed figure writes `assessment_<P>.rev<N>.*`);
-8. **finish** — marks the run succeeded.
+8. **report** — writes the monthly 12315 data-analysis report (HTML and PDF, `cei.report`) of
+   each month the night's as-of closes, into `CEI_REPORT_DIR`;
+9. **finish** — marks the run succeeded.
 
 **Retries and alerts.** A lost or refused warehouse connection is retried with back-off
 (`CEI_TASK_RETRIES`, first after `CEI_RETRY_DELAY_S`, then doubling); a failed gate or bad input
@@ -140,6 +142,12 @@ def cei_nightly():
         return nightly.run_step(pipeline.export, cei_run)
 
     @task
+    def report(cei_run: int) -> dict:
+        from cei import nightly, pipeline
+
+        return nightly.run_step(pipeline.report, cei_run)
+
+    @task
     def finish(cei_run: int) -> dict:
         from cei import nightly, pipeline
 
@@ -157,8 +165,9 @@ def cei_nightly():
     audited = gate_marts(cei_run)
     published = publish(cei_run)
     exported = export(cei_run)  # reads the published marts only
+    reported = report(cei_run)  # reads the published marts only
     done = finish(cei_run)
-    loaded >> gated >> built >> audited >> published >> exported >> done
+    loaded >> gated >> built >> audited >> published >> exported >> reported >> done
 
 
 cei_nightly()

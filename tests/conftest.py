@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse, urlunparse
@@ -82,31 +82,76 @@ def lenient_index_rules(warehouse_url: str) -> tuple[str, ...]:
     return write_lenient_index_rules(warehouse_url)
 
 
+class Visit(NamedTuple):
+    text: str  # the page's text, as a person reads it
+    remote: list[str]  # requests that would have left the machine (refused)
+
+
 class Chromium(NamedTuple):
     path: str
     args: list[str]  # headless, and no calls home: this machine's network is closed
     artifacts: Path  # where screenshots and renderings people look at are kept (git-ignored)
 
+    def visit(self, url: str, screenshot: str, check: Callable, *, full_page: bool = False) -> Visit:
+        """Open `url` in headless Chromium (playwright), every request recorded and any but file:
+        or data: refused; `check(page)` waits for and asserts what a person should see; a
+        screenshot is kept in the artifacts."""
+        from playwright.sync_api import sync_playwright
+
+        remote: list[str] = []
+
+        def route(r) -> None:
+            if r.request.url.startswith(("file:", "data:")):
+                r.continue_()
+            else:
+                remote.append(r.request.url)
+                r.abort()
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=self.path, args=self.args)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.route("**/*", route)
+                page.goto(url)
+                check(page)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=self.artifacts / screenshot, full_page=full_page)
+                return Visit(page.inner_text("body"), remote)
+            finally:
+                browser.close()
+
+
+_CHROMIUM_PACKAGES = ["chromium", "fonts-noto-cjk", "poppler-utils"]
+
+
+def _chromium_missing() -> list[str]:
+    """What a person's view needs: the browser, a Chinese font (else every character is a box),
+    poppler's pdftotext to read back a printed page."""
+    missing = [tool for tool in ("chromium", "pdftotext") if shutil.which(tool) is None]
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=60,
+                           check=False).stdout if shutil.which("fc-list") else ""
+    return missing + ([] if "Noto Sans CJK SC" in fonts else ["Noto Sans CJK SC"])
+
 
 @pytest.fixture(scope="session")
 def chromium() -> Chromium:
-    """Debian's chromium, installed with apt-get where it is missing; the test skips, saying why,
-    where it cannot be installed."""
-    path = shutil.which("chromium")
-    if path is None and shutil.which("apt-get") and os.geteuid() == 0:
-        for command in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
-                        ["apt-get", "install", "-y", "-q", "chromium"]):
+    """Debian's chromium, a CJK font and poppler-utils, installed with apt-get where missing; the
+    test skips, saying why, where they cannot be installed."""
+    if _chromium_missing() and shutil.which("apt-get") and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-q", *_CHROMIUM_PACKAGES]
+        for command in (install, ["apt-get", "update", "-q"], install):
             done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
             if command[1] == "install" and done.returncode == 0:
                 break
-        path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed and could not be (apt-get install chromium, as root)")
+    missing = _chromium_missing()
+    if missing:
+        pytest.skip(f"{', '.join(missing)} missing and not installable"
+                    f" (apt-get install {' '.join(_CHROMIUM_PACKAGES)}, as root)")
     artifacts = Path(__file__).parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"]
-    return Chromium(path, args, artifacts)
+    return Chromium(shutil.which("chromium"), args, artifacts)
 
 
 class LibreOffice(NamedTuple):

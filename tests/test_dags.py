@@ -47,7 +47,7 @@ def test_nightly_schedule_and_flow(dagbag):
     assert dag.timetable.run_immediately == timedelta(0)
     assert dag.max_active_runs == 1
     order = ["wait_for_landing", "start", "ingest", "gate_feeds", "build", "gate_marts", "publish", "export",
-             "finish"]
+             "report", "finish"]
     for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     # Write–audit–publish: nothing after a gate runs unless everything before it succeeded, and

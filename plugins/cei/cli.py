@@ -168,6 +168,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from cei import report, warehouse
+
+    with warehouse.connect(autocommit=True) as conn:
+        warehouse.ensure_schema(conn)
+        written = report.write_report(conn, args.period, Path(args.out) if args.out else cfg.load().report_dir)
+    print(written.summary)
+    if written.pdf is None:
+        raise CeiError(f"no PDF of {written.html.name}: {written.pdf_problem}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from cei import bench
 
@@ -369,6 +381,11 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--period", required=True, help="2026-03 (month), 2026Q1 (quarter) or 2026 (year)")
     ex.add_argument("--out", help="export folder (default $CEI_EXPORT_DIR, else $CEI_HOME/exports)")
     ex.set_defaults(func=cmd_export)
+
+    rp = sub.add_parser("report", help="the monthly 12315 data-analysis report of one month, HTML and PDF")
+    rp.add_argument("--period", required=True, help="the month, YYYY-MM")
+    rp.add_argument("--out", help="folder to write into (default: CEI_REPORT_DIR, else $CEI_HOME/reports)")
+    rp.set_defaults(func=cmd_report)
 
     be = sub.add_parser("bench", help="time the pipeline's stages on generated volumes (JSON report)")
     be.add_argument("--scale", type=int, required=True, help="hotline work orders of history")

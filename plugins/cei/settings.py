@@ -40,6 +40,7 @@ class Settings:
     airflow_home: Path
     landing: Path  # default landing folder of the nightly DAG: <landing>/<feed>/<YYYY-MM-DD>/
     export_dir: Path  # where the nightly DAG and `cei export` write the assessment export
+    report_dir: Path  # where the nightly DAG and `cei report` write the monthly 12315 report
     # Statutory working-day deadlines (SAMR Order No. 20, 2019; ODR rules).
     deadline_complaint_accept_days: int
     deadline_complaint_mediation_days: int
@@ -118,6 +119,7 @@ def load() -> Settings:
         airflow_home=Path(os.environ.get("AIRFLOW_HOME", home / "airflow")).resolve(),
         landing=Path(os.environ.get("CEI_LANDING", home / "landing")).resolve(),
         export_dir=Path(os.environ.get("CEI_EXPORT_DIR", home / "exports")).resolve(),
+        report_dir=Path(os.environ.get("CEI_REPORT_DIR", home / "reports")).resolve(),
         deadline_complaint_accept_days=_int("CEI_DEADLINE_COMPLAINT_ACCEPT_DAYS", 7),
         deadline_complaint_mediation_days=_int("CEI_DEADLINE_COMPLAINT_MEDIATION_DAYS", 45),
         deadline_report_verify_days=_int("CEI_DEADLINE_REPORT_VERIFY_DAYS", 15),

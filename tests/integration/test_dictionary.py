@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse, urlunparse
@@ -204,40 +204,7 @@ def test_dim_indicator_says_direction_and_unit_in_chinese(dictionary: Dictionary
 
 
 # ---------------------------------------------------------------------------------------------
-# The pages, in a browser with no network
-
-
-class Visit(NamedTuple):
-    text: str
-    remote: list[str]  # requests that would have left the machine (refused)
-
-
-def _visit(chromium, url: str, screenshot: str, check: Callable) -> Visit:
-    """Open `url` in headless Chromium, every request recorded and any but file: or data: refused;
-    `check(page)` waits for and asserts what a person should see; a screenshot is kept."""
-    from playwright.sync_api import sync_playwright
-
-    remote: list[str] = []
-
-    def route(r) -> None:
-        if r.request.url.startswith(("file:", "data:")):
-            r.continue_()
-        else:
-            remote.append(r.request.url)
-            r.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium.path, args=chromium.args)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.route("**/*", route)
-            page.goto(url)
-            check(page)
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=chromium.artifacts / screenshot)
-            return Visit(page.inner_text("body"), remote)
-        finally:
-            browser.close()
+# The pages, in a browser with no network (conftest's Chromium.visit)
 
 
 def test_cei_docs_prints_the_page_to_open(dictionary: Dictionary) -> None:
@@ -259,7 +226,7 @@ def test_the_dbt_docs_page_opens_offline(dictionary: Dictionary, chromium) -> No
         page.get_by_role("heading", name="fct_work_orders").first.wait_for()
         page.get_by_text(description[:20]).first.wait_for()
 
-    visit = _visit(chromium, dictionary.page.as_uri() + "#!/model/model.cei.fct_work_orders",
+    visit = chromium.visit(dictionary.page.as_uri() + "#!/model/model.cei.fct_work_orders",
                    "dictionary-dbt-docs.png", check)
     assert visit.remote == []
     assert "fct_work_orders" in visit.text and "dim_indicator" in visit.text  # the project's tree
@@ -283,6 +250,6 @@ def test_the_data_docs_open_offline(dictionary: Dictionary, chromium) -> None:
         assert icon.evaluate("i => getComputedStyle(i, '::before').fontFamily").find("Font Awesome") >= 0
         assert page.evaluate("async () => (await document.fonts.load('900 16px \"Font Awesome 6 Free\"')).length")
 
-    visit = _visit(chromium, index.as_uri(), "dictionary-data-docs-validation.png", check)
+    visit = chromium.visit(index.as_uri(), "dictionary-data-docs-validation.png", check)
     assert visit.remote == []
     assert "Succeeded" in visit.text or "Failed" in visit.text

@@ -303,14 +303,17 @@ MODELS = [name.split(".")[1] for name in INCREMENTAL] + ["int_unit_months"]
 BUILD_LINEAGE = "built_through_file_id"  # which build wrote a row: differs from a full rebuild's by design
 
 
-def latest_states(url: str) -> dict[str, list[tuple]]:
+def latest_states(url: str, by_name: bool = False) -> dict[str, list[tuple]]:
+    """Every row of the incremental models, by key; each row's columns in the table's order, or
+    `by_name` (a column added to an existing table comes last)."""
     with psycopg.connect(url) as conn:
         states = {}
         for model, keys in INCREMENTAL.items():
             schema, table = model.split(".")
             columns = [r[0] for r in conn.execute(
                 "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
-                " and column_name <> %s order by ordinal_position", (schema, table, BUILD_LINEAGE))]
+                f" and column_name <> %s order by {'column_name' if by_name else 'ordinal_position'}",
+                (schema, table, BUILD_LINEAGE))]
             states[model] = conn.execute(f"select {', '.join(columns)} from {model} order by {keys}").fetchall()
         return states
 
@@ -459,6 +462,7 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
     # A rewind: the rerun of an earlier night sees only what was delivered by then.
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")
     rewound = latest_states(warehouse_url)
+    rewound_by_name = latest_states(warehouse_url, by_name=True)
     assert w97_acceptance() == "pending"
     assert case_flags("W97") == case_flags("D2", "handled_on_time") == (True, False, None)
     assert rewound == full_rebuild("2026-04-01 23:59:59")
@@ -470,18 +474,26 @@ def test_incremental_latest_states_equal_a_full_rebuild(warehouse_url, tmp_path)
             assert conn.execute("select count(*) from pg_index where indisunique and indrelid = to_regclass(%s)",
                                 (model,)).fetchone()[0] == 1, model
 
-    # An int_sla_clocks written before it had build lineage (an earlier release): the next build
-    # adds the column and, the model's SQL having changed since, rejudges every clock and fills it.
+    # An int_sla_clocks written before it had build lineage, fact tables before their deadline
+    # flags (an earlier release): the next build adds the columns and, the models' SQL having
+    # changed since, recomputes every row and fills them.
     with psycopg.connect(warehouse_url) as conn:
         conn.execute(f"alter table intermediate.int_sla_clocks drop column {BUILD_LINEAGE}")
+        conn.execute("alter table marts.fct_work_orders drop column is_overdue, drop column accepted_on_time")
+        conn.execute("alter table marts.fct_odr_disputes drop column is_overdue, drop column handled_on_time")
         conn.execute("update meta.dbt_watermarks set inputs_hash = 'an earlier release'"
-                     " where relation_oid = to_regclass('intermediate.int_sla_clocks')")
+                     " where relation_oid = any(array[to_regclass('intermediate.int_sla_clocks'),"
+                     " to_regclass('marts.fct_work_orders'), to_regclass('marts.fct_odr_disputes')])")
     dbt_build(warehouse_url, tmp_path, "2026-04-01 23:59:59", "--select", *MODELS, command="run")
     with psycopg.connect(warehouse_url) as conn:
         unfilled, clocks = conn.execute(f"select count(*) - count({BUILD_LINEAGE}), count(*)"
                                         " from intermediate.int_sla_clocks").fetchone()
+        assert conn.execute("select count(*) - count(is_overdue) from marts.fct_work_orders").fetchone() == (0,)
+        # the partial index analysts' `where is_overdue` uses, back with its column
+        assert conn.execute("select count(*) from pg_indexes where schemaname = 'marts'"
+                            " and indexdef like '%WHERE is_overdue'").fetchone() == (2,)
     assert clocks and not unfilled
-    assert latest_states(warehouse_url) == rewound
+    assert latest_states(warehouse_url, by_name=True) == rewound_by_name
 
 
 def test_cei_scores_recompute_only_the_periods_whose_inputs_changed(warehouse_url, tmp_path, lenient_index_rules):

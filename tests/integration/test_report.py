@@ -20,7 +20,7 @@ from psycopg import sql
 from cei import pipeline, synthetic
 from cei.report import pct
 
-DAYS = 40  # 2026-07-01 … 2026-08-09: the night closes July
+DAYS = 95  # 2026-07-01 … 2026-10-03: the night closes July, August and September
 
 
 class Built(NamedTuple):
@@ -37,7 +37,7 @@ def built(server_url: str, chromium, tmp_path_factory: pytest.TempPathFactory) -
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     landing, reports = tmp_path_factory.mktemp("report_landing"), tmp_path_factory.mktemp("reports")
-    synthetic.generate(landing, scale=500, days=DAYS)
+    synthetic.generate(landing, scale=2500, days=DAYS)
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("CEI_DATABASE_URL", url)
@@ -92,15 +92,19 @@ def test_the_night_reports_the_month_it_closes(built):
     with psycopg.connect(built.url) as conn:
         reported = conn.execute("select period, run_id, status, pdf_name, pdf_problem from meta.monthly_reports"
                                 ).fetchall()
-    # July ends before the as-of (08-09); August does not, and is not reported yet
-    assert reported == [("2026-07", built.run_id, "provisional", "report_2026-07.pdf", None)]
-    assert sorted(p.name for p in built.reports.iterdir()) == ["report_2026-07.html", "report_2026-07.pdf"]
+    # the months whose last day the night delivers; not June, which the deliveries begin after,
+    # nor October, still running at the as-of (10-03)
+    months = ["2026-07", "2026-08", "2026-09"]
+    assert reported == [(m, built.run_id, "final" if m < "2026-09" else "provisional", f"report_{m}.pdf", None)
+                        for m in months]
+    assert sorted(p.name for p in built.reports.iterdir()) == sorted(
+        f"report_{m}.{suffix}" for m in months for suffix in ("html", "pdf"))
 
 
 def test_every_sampled_number_is_the_marts(built):
-    html = (built.reports / "report_2026-07.html").read_text(encoding="utf-8")
+    html = (built.reports / "report_2026-09.html").read_text(encoding="utf-8")
     tables = Tables(html).tables
-    month = {"start": "2026-07-01", "end": "2026-08-01"}
+    month = {"start": "2026-09-01", "end": "2026-10-01"}
     in_month = "registered_at_local >= %(start)s and registered_at_local < %(end)s"
     with psycopg.connect(built.url) as conn:
         def one(query: str) -> object:
@@ -119,26 +123,27 @@ def test_every_sampled_number_is_the_marts(built):
         assert top[3] == str(one(
             f"select count(*) from marts.fct_work_orders w join marts.dim_category c using (category_code)"
             f" where {in_month} and kind in ('投诉', '举报') and c.category_name = '{top[1]}'"))
-        first = tables["enterprises"][1]
+        first = tables["enterprises"][1]  # the enterprise, all units together: by USCC, else by name
+        which = (f"respondent_uscc = '{first[2]}'" if first[2] != "（未识别）"
+                 else f"respondent_uscc is null and respondent_name = '{first[1]}'")
         assert first[4] == str(one(
-            "select sum(complaints) from marts.mart_enterprise_complaints where period = '2026-07'"
-            f" and respondent_name = '{first[1]}'"))
+            f"select sum(complaints) from marts.mart_enterprise_complaints where period = '2026-09' and {which}"))
         assert tables["units"][-1][-1] == str(one("select count(*) from marts.fct_work_orders where is_overdue"))
         fuzhou = row(tables["units"], "福州市")
         assert fuzhou[1] == pct(one(
-            "select value from marts.mart_indicator_monthly where unit_code = '350100' and month = '2026-07-01'"
+            "select value from marts.mart_indicator_monthly where unit_code = '350100' and month = '2026-09-01'"
             " and indicator_code = 'satisfaction_rate'"))
         # the tourism paragraph's figure, counted per day in the report, equals the indicator's
-        tourism = one("select sum(numerator) from marts.mart_indicator_monthly where month = '2026-07-01'"
+        tourism = one("select sum(numerator) from marts.mart_indicator_monthly where month = '2026-09-01'"
                       " and indicator_code = 'tourism_complaints'")
         assert f"本月涉旅投诉 <b>{int(tourism)}</b> 件" in html
         serial = one("select count(*) filter (where serial_flag) from marts.mart_repeat_complainants"
-                     " where period = '2026-07'")
+                     " where period = '2026-09'")
         assert re.search(rf"（特殊投诉）的 <b>{serial}</b> 人", html)
 
 
 def test_the_report_as_a_person_sees_it(built, chromium):
-    html_file = built.reports / "report_2026-07.html"
+    html_file = built.reports / "report_2026-09.html"
     html = html_file.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)  # nothing to fetch
 
@@ -150,17 +155,17 @@ def test_the_report_as_a_person_sees_it(built, chromium):
             box = charts.nth(i).bounding_box()
             assert box and box["width"] > 500 and box["height"] > 150
         # the charts' words are text the page draws in a CJK font, not boxes
-        assert "投诉" in charts.nth(0).inner_text() and "本月" in charts.nth(1).inner_text()
+        assert "投诉" in charts.nth(0).text_content() and "本月" in charts.nth(1).text_content()
         assert page.evaluate("document.fonts.check('12px \"Noto Sans CJK SC\"', '福建')")
 
-    visit = chromium.visit(html_file.as_uri(), "report-2026-07.png", check, full_page=True)
+    visit = chromium.visit(html_file.as_uri(), "report-2026-09.png", check, full_page=True)
     assert visit.remote == []
-    for words in ("福建省12315消费者诉求数据分析报告（2026年7月）", "二、消费热点", "三、被投诉较多的经营者",
+    for words in ("福建省12315消费者诉求数据分析报告（2026年9月）", "二、消费热点", "三、被投诉较多的经营者",
                   "四、旅游投诉与节假日", "五、各地办理时效与满意率", "平潭综合实验区", "七、重复投诉", "初步数据"):
         assert words in visit.text, words
 
     # the PDF the night printed, read back
-    pdf = built.reports / "report_2026-07.pdf"
+    pdf = built.reports / "report_2026-09.pdf"
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60,
                           check=True).stdout
     pages = text.count("\f")
@@ -170,18 +175,18 @@ def test_the_report_as_a_person_sees_it(built, chromium):
 
 
 def test_a_thin_month_says_so_instead_of_drawing(built, tmp_path):
-    """June has no data at all (the deliveries start in July): numbers, no charts."""
+    """June holds only the stragglers registered before the deliveries begin: numbers, no charts."""
     out = _cei("report", "--period", "2026-06", "--out", str(tmp_path), url=built.url)
     assert out.returncode == 0, out.stderr
     html = (tmp_path / "report_2026-06.html").read_text(encoding="utf-8")
     assert 'id="thin"' in html and "数据不足以分析" in html
-    assert "<svg" not in html and "本月无投诉举报数据" in html
+    assert "<svg" not in html and 'id="volumes"' in html
 
 
 @pytest.mark.parametrize(("period", "message"), [
     ("2026Q3", "the report is monthly: give a month (YYYY-MM), not quarter 2026Q3"),
     ("2026-13", "bad period '2026-13'"),
-    ("2026-09", "month 2026-09 starts after the as-of 2026-08-09 23:59:59"),
+    ("2026-11", "month 2026-11 starts after the as-of 2026-10-03 23:59:59"),
 ])
 def test_a_bad_period_is_one_line(built, tmp_path, period, message):
     out = _cei("report", "--period", period, "--out", str(tmp_path), url=built.url)

@@ -2,10 +2,10 @@
 (charts inline as SVG, no external asset) and its PDF, from the published marts only.
 
 `cei report --period 2026-07` writes `report_2026-07.html` and `.pdf` into CEI_REPORT_DIR; the
-nightly run writes the report of each month its as-of closes (the month's last day is on or
-before it) that has none yet. meta.monthly_reports keeps what was written, from which run and
-as-of, with the HTML's sha256 — and why a PDF could not be made (no Chromium on the machine),
-which never fails a night: the HTML is the report, the PDF its printed form.
+nightly run writes the report of each month it closes (whose last day it delivers), and a rerun
+of that night writes it again. meta.monthly_reports keeps the latest writing of each month: from
+which run and as-of, the HTML's sha256, and why a PDF could not be made (no Chromium on the
+machine), which never fails a night: the HTML is the report, the PDF its printed form.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from cei.report import charts, pdf
 from cei.report.figures import ODR_RETURN_CODES, RISING_MIN, UNIT_CODES, Change, ReportFigures, read
 
 log = logging.getLogger(__name__)
+TREND_MIN_MONTHS = 3  # a trend line over fewer months says nothing: the tables hold them
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("cei.report", "templates"),
@@ -110,7 +111,7 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
     drawn = not f.thin  # a thin month gets numbers, not charts drawn on almost nothing
     figure_charts = {
         "trend": charts.trend(f.trend_months, f.trend, "近12个月登记工单（件）")
-        if drawn and any(any(v) for v in f.trend.values()) else None,
+        if drawn and len(f.trend_months) >= TREND_MIN_MONTHS else None,
         "categories": charts.bars([c.name for c in f.categories], [c.current for c in f.categories],
                                   [c.previous for c in f.categories], "投诉举报居前的类别（件）", "本月", "上月")
         if drawn and f.categories else None,
@@ -190,13 +191,8 @@ def write_report(conn: psycopg.Connection, period: str, out_dir: Path, *, run_id
 
 
 def months_closed(conn: psycopg.Connection, run_id: int) -> list[Period]:
-    """The months with figures whose last day is on or before run `run_id`'s as-of date and that
-    have no report yet: what the night reports."""
-    asof = as_of_run(conn, run_id)
-    rows = conn.execute(
-        "select distinct to_char(month, 'YYYY-MM') from marts.mart_indicator_monthly m"
-        " where (month + interval '1 month' - interval '1 day')::date <= %s"
-        " and not exists (select from meta.monthly_reports r where r.period = to_char(m.month, 'YYYY-MM'))"
-        " order by 1", (asof.date,),
-    ).fetchall()
-    return [parse_period(text) for (text,) in rows]
+    """The months run `run_id` closes: those whose last day is one of its delivery dates (a
+    backlog run closes every month it delivers the end of; a month the platform started in the
+    middle of is reported on request only, `cei report`)."""
+    (dates,) = conn.execute("select delivery_dates from meta.pipeline_runs where run_id = %s", (run_id,)).fetchone()
+    return [parse_period(f"{d:%Y-%m}") for d in sorted(dates) if (d + timedelta(days=1)).day == 1]

@@ -79,13 +79,17 @@ def yuan(x: Decimal | float | None) -> str:
 
 
 def change_text(c: Change) -> str:
+    """较上月（1621件）增长1.9%，上年同月无数据 — the sentence the tables' 环比 and 同比 back."""
     parts = []
     for name, before, r in (("上月", c.previous, c.month_on_month), ("上年同月", c.last_year, c.year_on_year)):
         if before is None:
             parts.append(f"{name}无数据")
+        elif r is None:
+            parts.append(f"{name}为{before}件")
+        elif rate(r) == "持平":
+            parts.append(f"与{name}（{before}件）持平")
         else:
-            parts.append(f"较{name}（{before}件）{'持平' if rate(r) == '持平' else ('增长' if r and r > 0 else '下降')}"
-                         + ("" if rate(r) in ("持平", "—") else rate(r)[1:]))
+            parts.append(f"较{name}（{before}件）{'增长' if r > 0 else '下降'}{abs(r) * 100:.1f}%")
     return "，".join(parts)
 
 

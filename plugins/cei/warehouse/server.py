@@ -138,6 +138,7 @@ def _start(s: cfg.Settings) -> Running:
 
 
 _checked: set[Path] = set()
+_warned: set[int] = set()  # servers (by PID) already warned about
 
 
 @contextmanager
@@ -218,7 +219,8 @@ def _write_config(s: cfg.Settings, user: str | None) -> None:
 def _warn_if_listening_elsewhere(running: Running, s: cfg.Settings) -> None:
     """A server started under other settings keeps them until it restarts: say so, once."""
     wanted = s.listen_addresses.split(",")[0].strip()
-    if running.listen != wanted or (s.port and running.port != s.port):
+    if (running.listen != wanted or (s.port and running.port != s.port)) and running.pid not in _warned:
+        _warned.add(running.pid)
         logging.getLogger(__name__).warning(
             "the embedded PostgreSQL listens on %s port %d, configured %s port %d: `cei warehouse stop`"
             " and the next command starts it with the configured ones",

@@ -128,3 +128,14 @@ def test_the_complainant_key_is_one_per_phone_stable_and_never_a_number(publishe
                                   " join intermediate.int_work_order_complainants using (work_order_id)"
                                   " where work_order_id like 'WX%'").fetchall())
     assert {k: again[k] for k in keys} == keys
+
+    # the incremental build of the keys (two nights) is what a full rebuild gives
+    def complainants() -> list[tuple]:
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute("select * from intermediate.int_work_order_complainants"
+                                " order by work_order_id").fetchall()
+
+    incremental = complainants()
+    as_of = datetime.combine(date(2026, 7, 4), time(23, 59, 59), LOCAL_TZ)
+    transform.run_dbt(["run", "--full-refresh", "--select", "int_work_order_complainants"], as_of=as_of)
+    assert complainants() == incremental

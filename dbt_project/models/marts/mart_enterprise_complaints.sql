@@ -110,6 +110,25 @@ events as (
 
 ),
 
+-- summed per month first: each month then joins its quarter and year as one row, not one per
+-- work order
+per_month as (
+
+    select
+        unit_code,
+        identified_by,
+        respondent_uscc,
+        -- a USCC's line is named once, below
+        case when identified_by = 'name' then respondent_name end as respondent_name,
+        month,
+        sum(complaints) as complaints,
+        sum(reports) as reports,
+        sum(recovered_loss) as recovered_loss
+    from events
+    group by 1, 2, 3, 4, 5
+
+),
+
 per_period as (
 
     select
@@ -117,17 +136,16 @@ per_period as (
         period_months.period_type,
         period_months.period_start,
         period_months.period_end,
-        events.unit_code,
-        events.identified_by,
-        events.respondent_uscc,
-        -- a USCC's line is named once, below
-        case when events.identified_by = 'name' then events.respondent_name end as respondent_name,
-        sum(events.complaints) as complaints,
-        sum(events.reports) as reports,
-        sum(events.recovered_loss) as recovered_loss
-    from events
+        per_month.unit_code,
+        per_month.identified_by,
+        per_month.respondent_uscc,
+        per_month.respondent_name,
+        sum(per_month.complaints) as complaints,
+        sum(per_month.reports) as reports,
+        sum(per_month.recovered_loss) as recovered_loss
+    from per_month
     inner join period_months
-        on period_months.month = events.month
+        on period_months.month = per_month.month
     group by 1, 2, 3, 4, 5, 6, 7, 8
 
 ),

@@ -191,20 +191,30 @@ counted as (
 
 ),
 
+-- the rows some serial window ends in (a join on the key: a correlated test per row read every
+-- window for every row)
+serial_periods as (
+
+    select distinct counted.period, counted.complainant_key
+    from counted
+    inner join serial_windows
+        on serial_windows.complainant_key = counted.complainant_key
+        and serial_windows.window_end between counted.period_start
+                                          and least(counted.period_end, {{ as_of_date() }})
+        -- the rolling row is judged on its own window only
+        and (counted.period_type <> 'rolling' or serial_windows.window_end = counted.period_end)
+
+),
+
 flagged as (
 
     select
         counted.*,
-        exists (
-            select 1
-            from serial_windows
-            where serial_windows.complainant_key = counted.complainant_key
-                and serial_windows.window_end between counted.period_start
-                                              and least(counted.period_end, {{ as_of_date() }})
-                -- the rolling row is judged on its own window only
-                and (counted.period_type <> 'rolling' or serial_windows.window_end = counted.period_end)
-        ) as serial_flag
+        serial_periods.complainant_key is not null as serial_flag
     from counted
+    left join serial_periods
+        on serial_periods.period = counted.period
+        and serial_periods.complainant_key = counted.complainant_key
 
 ),
 

@@ -18,13 +18,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 import psycopg
+import pytest
 import xlsxwriter
+from psycopg import sql
 from stdnum.cn import uscc
 
 from cei.feeds import FEEDS, Feed, Kind
@@ -169,3 +175,58 @@ def write_lenient_index_rules(url: str) -> tuple[str, ...]:
         conn.execute("insert into reference.cei_rules values ('min_coverage', null, 0.01, 'lenient (tests)'),"
                      " ('min_ranked_units', null, 1, 'lenient (tests)')")
     return ("--exclude", "cei_rules")
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole nights on a database of their own
+
+PII_SECRET = "test-secret-not-for-production"
+NIGHT = ("ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "report", "finish")
+NIGHT_TO_PUBLISH = ("ingest", "gate_feeds", "build", "gate_marts", "publish", "finish")  # no files written
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a fresh database on the test server, dropped after: a module's shared
+    warehouse, where conftest's `warehouse_url` serves a single test."""
+    name = f"{prefix}_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield urlunparse(urlparse(server_url)._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def platform_on(url: str, **env: str) -> Iterator[str]:
+    """The platform pointed at `url` (CEI_DATABASE_URL, the PII key, and `env`) inside the block."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CEI_DATABASE_URL", url)
+        mp.setenv("CEI_PII_SECRET", PII_SECRET)
+        for variable, value in env.items():
+            mp.setenv(variable, value)
+        yield url
+
+
+@contextmanager
+def platform_database(server_url: str, prefix: str, **env: str) -> Iterator[str]:
+    """scratch_database with the platform on it for the whole block."""
+    with scratch_database(server_url, prefix) as url, platform_on(url, **env):
+        yield url
+
+
+def delivery_dates(landing: Path) -> list[str]:
+    """Every delivery date of a generated landing folder, in order."""
+    return sorted(p.name for p in (landing / "hotline").iterdir())
+
+
+def run_night(landing: Path, dates: Sequence[str], steps: Sequence[str] = NIGHT) -> int:
+    """The night's steps for `dates`, in the DAG's order (pipeline's functions, no Airflow)."""
+    from cei import pipeline
+
+    run_id = pipeline.start(str(landing), list(dates))
+    for step in steps:
+        getattr(pipeline, step)(run_id)
+    return run_id

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from builders import csv_bytes, deliver, row
+from builders import NIGHT_TO_PUBLISH, csv_bytes, deliver, delivery_dates, row, run_night
 
-from cei import pipeline, synthetic, transform, warehouse
+from cei import synthetic, transform, warehouse
 from cei.settings import LOCAL_TZ
 
 START, DAYS = date(2026, 7, 1), 3
@@ -27,13 +27,6 @@ LAST = "2026-07-03"
 UNMAPPED = "家用电器,电视机顶盒"
 EXPECTATION = "expect_column_values_to_not_be_null(category_mapping.category_code)"
 MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
-
-
-def night(landing: Path, dates: list[str]) -> int:
-    run_id = pipeline.start(str(landing), dates)
-    for step in ("ingest", "gate_feeds", "build", "gate_marts", "publish", "finish"):
-        getattr(pipeline, step)(run_id)
-    return run_id
 
 
 def work_order(work_order_id: str, category: str, phone: str, registered: str = f"{LAST} 10:00") -> dict:
@@ -53,7 +46,7 @@ def published(warehouse_url: str, tmp_path: Path) -> tuple[Path, int]:
         work_order("WX2", UNMAPPED, "+86 139 1234 5678"),
         work_order("WX3", "医美", "13712345678"),
     ]))
-    return landing, night(landing, sorted(p.name for p in (landing / "hotline").iterdir()))
+    return landing, run_night(landing, delivery_dates(landing), NIGHT_TO_PUBLISH)
 
 
 def test_an_unmapped_category_is_the_gates_one_warning_and_the_night_publishes(published, warehouse_url):
@@ -122,7 +115,7 @@ def test_the_complainant_key_is_one_per_phone_stable_and_never_a_number(publishe
         assert key not in phones and all(key[1:] not in h for h in phones)  # not the stored HMAC either
 
     # the next night, with nothing delivered: the same keys
-    night(landing, ["2026-07-04"])
+    run_night(landing, ["2026-07-04"], NIGHT_TO_PUBLISH)
     with psycopg.connect(warehouse_url) as conn:
         again = dict(conn.execute("select work_order_id, complainant_key from marts.fct_work_orders f"
                                   " join intermediate.int_work_order_complainants using (work_order_id)"

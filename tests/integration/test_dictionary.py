@@ -24,13 +24,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
+from builders import NIGHT_TO_PUBLISH, delivery_dates, platform_on, run_night, scratch_database
 from psycopg import sql
 
-from cei import cli, docs_site, pipeline, synthetic
+from cei import cli, docs_site, synthetic
 from cei import settings as cfg
 from cei.warehouse import MARTS_BUILD
 
@@ -44,41 +44,25 @@ class Dictionary(NamedTuple):
     printed: str  # what it printed
 
 
-def _night(landing: Path, dates: list[str]) -> None:
-    run_id = pipeline.start(str(landing), dates)
-    for step in ("ingest", "gate_feeds", "build", "gate_marts", "publish", "finish"):
-        getattr(pipeline, step)(run_id)
-
-
 @pytest.fixture(scope="module")
 def dictionary(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dictionary]:
-    name = f"cei_dictionary_{os.getpid()}"
-    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     landing = tmp_path_factory.mktemp("dictionary_landing")
     synthetic.generate(landing, scale=30, days=3)
-    dates = sorted(p.name for p in (landing / "hotline").iterdir())
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CEI_DATABASE_URL", url)
-            mp.setenv("CEI_PII_SECRET", "test-secret-not-for-production")
-            _night(landing, dates[:2])  # every mart built whole
-            _night(landing, dates[2:])  # whole again: no recycled build yet
-            with psycopg.connect(url, autocommit=True) as conn:
-                # the build now holds the first night's marts; blank a comment of its fact table
-                fact = sql.Identifier(MARTS_BUILD, "fct_work_orders")
-                oid = conn.execute("select %s::regclass::oid", (f"{MARTS_BUILD}.fct_work_orders",)).fetchone()[0]
-                conn.execute(sql.SQL("comment on column {}.work_order_id is null").format(fact))
-                conn.execute(sql.SQL("comment on table {} is null").format(fact))
-            _night(landing, dates[2:])  # loads nothing new: the fact tables are updated in place
-            out = subprocess.run([sys.executable, "-m", "cei.cli", "docs"], capture_output=True, text=True,
-                                 timeout=600, check=False)
-            assert out.returncode == 0, out.stderr
-            yield Dictionary(url, oid, cfg.load().docs_dir / "index.html", out.stdout)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    dates = delivery_dates(landing)
+    with scratch_database(server_url, "cei_dictionary") as url, platform_on(url):
+        run_night(landing, dates[:2], NIGHT_TO_PUBLISH)  # every mart built whole
+        run_night(landing, dates[2:], NIGHT_TO_PUBLISH)  # whole again: no recycled build yet
+        with psycopg.connect(url, autocommit=True) as conn:
+            # the build now holds the first night's marts; blank a comment of its fact table
+            fact = sql.Identifier(MARTS_BUILD, "fct_work_orders")
+            oid = conn.execute("select %s::regclass::oid", (f"{MARTS_BUILD}.fct_work_orders",)).fetchone()[0]
+            conn.execute(sql.SQL("comment on column {}.work_order_id is null").format(fact))
+            conn.execute(sql.SQL("comment on table {} is null").format(fact))
+        run_night(landing, dates[2:], NIGHT_TO_PUBLISH)  # nothing new: the fact tables are updated in place
+        out = subprocess.run([sys.executable, "-m", "cei.cli", "docs"], capture_output=True, text=True,
+                             timeout=600, check=False)
+        assert out.returncode == 0, out.stderr
+        yield Dictionary(url, oid, cfg.load().docs_dir / "index.html", out.stdout)
 
 
 # ---------------------------------------------------------------------------------------------

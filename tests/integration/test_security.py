@@ -16,14 +16,15 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 import openpyxl
 import psycopg
 import pytest
+from builders import NIGHT_TO_PUBLISH, delivery_dates, platform_on, run_night, scratch_database
 from psycopg import sql
 
-from cei import cli, pipeline, synthetic, warehouse
+from cei import cli, synthetic, warehouse
 from cei import settings as cfg
 from cei.feeds import FEEDS
 from cei.feeds.model import Kind
@@ -105,10 +106,7 @@ def test_no_consumer_name_or_phone_anywhere_after_a_full_run(warehouse_url, tmp_
     landing, exports = tmp_path / "landing", tmp_path / "exports"
     monkeypatch.setenv("CEI_EXPORT_DIR", str(exports))
     synthetic.generate(landing, scale=150, days=6, defect_rate=0.05)
-    dates = sorted(p.name for p in (landing / "hotline").iterdir())
-    run_id = pipeline.start(str(landing), dates)
-    for step in ("ingest", "gate_feeds", "build", "gate_marts", "publish", "export", "finish"):
-        getattr(pipeline, step)(run_id)
+    run_night(landing, delivery_dates(landing))
 
     names, phones = _personal_values(landing)
     assert len(names) > 100 and len(phones) > 100  # the scan below looks for something real
@@ -148,23 +146,12 @@ ANALYST_DENIED_SCHEMAS = ("raw", "quarantine", "meta", "reference", "staging", "
 @pytest.fixture(scope="module")
 def built_warehouse(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database with every schema populated: a small night run through publish."""
-    name = f"cei_security_{os.getpid()}"
-    url = urlunparse(urlparse(server_url)._replace(path="/" + name))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     landing = tmp_path_factory.mktemp("security_landing")
     synthetic.generate(landing, scale=30, days=2)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("CEI_DATABASE_URL", url)
-            mp.setenv("CEI_PII_SECRET", "test-secret-not-for-production")
-            run_id = pipeline.start(str(landing), sorted(p.name for p in (landing / "hotline").iterdir()))
-            for step in ("ingest", "gate_feeds", "build", "gate_marts", "publish", "finish"):
-                getattr(pipeline, step)(run_id)
+    with scratch_database(server_url, "cei_security") as url:
+        with platform_on(url):
+            run_night(landing, delivery_dates(landing), NIGHT_TO_PUBLISH)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _tables(conn: psycopg.Connection, schema: str) -> list[str]:

@@ -100,6 +100,7 @@ def test_every_sampled_number_is_the_marts(built):
         total = one(f"select count(*) from marts.fct_work_orders where {in_month}")
         assert total >= 100  # enough to be a real month, not a thin one
         assert row(tables["volumes"], "合计")[1] == str(total)
+        assert f"<li>全省登记工单{total}件，" in html  # the summary's first line
         for kind in ("咨询", "投诉", "举报"):
             assert row(tables["volumes"], kind)[1] == str(one(
                 f"select count(*) from marts.fct_work_orders where {in_month} and kind = '{kind}'"))
@@ -147,7 +148,7 @@ def test_the_report_as_a_person_sees_it(built, chromium):
 
     visit = chromium.visit(html_file.as_uri(), "report-2026-09.png", check, full_page=True)
     assert visit.remote == []
-    for words in ("福建省12315消费者诉求数据分析报告（2026年9月）", "二、消费热点", "三、被投诉较多的经营者",
+    for words in ("福建省12315消费者诉求数据分析报告（2026年9月）", "摘要", "二、消费热点", "三、被投诉较多的经营者",
                   "四、旅游投诉与节假日", "五、各地办理时效与满意率", "平潭综合实验区", "七、重复投诉", "初步数据"):
         assert words in visit.text, words
 

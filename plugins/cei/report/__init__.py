@@ -123,6 +123,8 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
         if drawn and tourism["total"] else None,
     }
 
+    highlights = [] if f.thin else _highlights(f)
+
     def value(code: str, x: Decimal | None) -> str:
         if code.endswith("_yuan"):
             return yuan(x)
@@ -132,13 +134,37 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
 
     return _TEMPLATES.get_template("monthly.html.j2").render(
         title=f"福建省12315消费者诉求数据分析报告（{p.label}）",
-        f=f, charts=figure_charts, tourism=tourism, unit_codes=UNIT_CODES, odr_codes=ODR_RETURN_CODES,
+        f=f, charts=figure_charts, tourism=tourism, highlights=highlights, unit_codes=UNIT_CODES,
+        odr_codes=ODR_RETURN_CODES,
         overdue={"open": sum(u.open_cases for u in f.units), "overdue": sum(u.overdue_open for u in f.units)},
         as_of=f"{as_of:%Y-%m-%d %H:%M}", status_label="正式数据" if status == "final" else "初步数据",
         status_reason=status_reason, rising_min=RISING_MIN, run_id=run_id, version=platform_version(),
         generated_at=f"{generated_at:%Y-%m-%d %H:%M}",
         pct=pct, rate=rate, num=num, yuan=yuan, value=value, change_text=change_text,
     )
+
+
+def _highlights(f: ReportFigures) -> list[str]:
+    """The few sentences a director reads first, each from a section below."""
+    out = [f"全省登记工单{f.total.current}件，{change_text(f.total)}。"]
+    if f.categories:
+        top = f.categories[0]
+        out.append(f"投诉举报最多的类别是{top.name}（{top.current}件，占{pct(top.share)}）"
+                   + (f"；增加最多的是{f.rising[0].name}（{f.rising[0].previous}→{f.rising[0].current}件）。"
+                      if f.rising else "。"))
+    if f.enterprises:
+        e = f.enterprises[0]
+        out.append(f"被投诉最多的经营者是{e.name}（投诉{e.complaints}件、举报{e.reports}件）。")
+    rates = "，".join(f"{f.indicator_names[code]}{pct(f.province[code])}"
+                      for code in ("satisfaction_rate", "complaint_accept_ontime_rate", "complaint_close_ontime_rate")
+                      if f.province.get(code) is not None)
+    overdue = max(f.units, key=lambda u: u.overdue_open, default=None)
+    out.append((f"全省{rates}；" if rates else "") + f"超期未办结工单{sum(u.overdue_open for u in f.units)}件"
+               + (f"，最多的是{overdue.unit_name}（{overdue.overdue_open}件）。" if overdue and overdue.overdue_open
+                  else "。"))
+    if f.repeat:
+        out.append(f"重复投诉的消费者{f.repeat.complainants}人，其中疑似职业索赔{f.repeat.serial}人。")
+    return out
 
 
 def write_report(conn: psycopg.Connection, period: str, out_dir: Path, *, run_id: int | None = None,

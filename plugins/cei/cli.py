@@ -150,6 +150,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\n{title}\n{text}")
         exported = sorted(s.export_dir.glob(f"assessment_{quarter}*.xlsx"))
         print(f"\nassessment export of {quarter}: {exported[-1] if exported else 'not written (see cei status)'}")
+    reports = sorted(s.report_dir.glob("report_*.html"))
+    if reports:
+        print(f"monthly 12315 report of {reports[-1].stem.removeprefix('report_')}: {reports[-1]}"
+              f"{' (and its PDF)' if reports[-1].with_suffix('.pdf').exists() else ''}")
     return 0
 
 

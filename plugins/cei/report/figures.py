@@ -11,8 +11,8 @@ of the month.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -24,6 +24,7 @@ HOT_SPOT_KINDS = ("投诉", "举报")  # what the hot spots count: the consumer'
 TOP = 10  # rows of the top lists
 RISING_MIN = 5  # a category enters the fastest-rising list with at least this many this month
 THIN_MONTH = 30  # fewer work orders in the month: too few to analyse; the report says so
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,6 @@ class ReportFigures:
     indicator_names: dict[str, str]
     definitions: list[tuple[str, str, str]]  # (name, numerator, denominator) of the indicators shown
     repeat: Repeat | None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def thin(self) -> str | None:
@@ -146,7 +146,7 @@ def read(conn: psycopg.Connection, p: Period) -> ReportFigures:
     volumes = conn.execute(
         "select cast(date_trunc('month', registered_at_local) as date), kind, channel, count(*)"
         " from marts.fct_work_orders where registered_at_local >= %s and registered_at_local < %s"
-        " group by 1, 2, 3", (last_year.start, p.end + _one_day()),
+        " group by 1, 2, 3", (last_year.start, p.end + ONE_DAY),
     ).fetchall()
     present = {m for m, *_ in volumes}
     # the trend starts where the marts' data does, not with months of zeros before it
@@ -180,12 +180,6 @@ def read(conn: psycopg.Connection, p: Period) -> ReportFigures:
     return figures
 
 
-def _one_day():
-    from datetime import timedelta
-
-    return timedelta(days=1)
-
-
 def _read_categories(conn: psycopg.Connection, f: ReportFigures, previous: Period) -> None:
     rows = conn.execute(
         "select w.category_code, c.category_name, c.category_level1_name,"
@@ -194,7 +188,7 @@ def _read_categories(conn: psycopg.Connection, f: ReportFigures, previous: Perio
         " from marts.fct_work_orders w left join marts.dim_category c on c.category_code = w.category_code"
         " where w.kind = any(%(kinds)s) and w.registered_at_local >= %(prev)s and w.registered_at_local < %(end)s"
         " group by 1, 2, 3",
-        {"start": f.period.start, "prev": previous.start, "end": f.period.end + _one_day(),
+        {"start": f.period.start, "prev": previous.start, "end": f.period.end + ONE_DAY,
          "kinds": list(HOT_SPOT_KINDS)},
     ).fetchall()
     f.hot_spot_total = sum(r[3] for r in rows)

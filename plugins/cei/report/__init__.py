@@ -125,10 +125,11 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
 
     highlights = [] if f.thin else _highlights(f)
 
-    def value(code: str, x: Decimal | None) -> str:
-        if code.endswith("_yuan"):
+    def value(code: str, x: Decimal | None) -> str:  # as dim_indicator says the indicator is measured
+        unit = f.value_units[code]
+        if unit == "yuan":
             return yuan(x)
-        if code in f.indicator_names and code.endswith(("_rate", "_share")):
+        if unit == "ratio":
             return pct(x)
         return "—" if x is None else f"{x:,.0f}"
 

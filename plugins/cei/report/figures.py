@@ -117,6 +117,7 @@ class ReportFigures:
     units: list[UnitRow]
     province: dict[str, Decimal | None]  # indicator code → the province's value
     indicator_names: dict[str, str]
+    value_units: dict[str, str]  # indicator code → dim_indicator.value_unit: ratio, count or yuan
     definitions: list[tuple[str, str, str]]  # (name, numerator, denominator) of the indicators shown
     repeat: Repeat | None
 
@@ -170,7 +171,7 @@ def read(conn: psycopg.Connection, p: Period) -> ReportFigures:
         by_kind=[change(k, kind=k) for k in KINDS],
         by_channel=[change(c or "（未填）", channel=c) for c in channels],
         hot_spot_total=0, unmapped=0, categories=[], rising=[], enterprises=[], tourism=[], units=[],
-        province={}, indicator_names={}, definitions=[], repeat=None,
+        province={}, indicator_names={}, value_units={}, definitions=[], repeat=None,
     )
     _read_categories(conn, figures, previous)
     figures.enterprises = _enterprises(conn, p)
@@ -230,11 +231,12 @@ def _tourism(conn: psycopg.Connection, p: Period) -> list[TourismDay]:
 def _read_units(conn: psycopg.Connection, f: ReportFigures) -> None:
     codes = list(UNIT_CODES + ODR_RETURN_CODES + ("tourism_complaints",))
     indicators = conn.execute(
-        "select indicator_code, indicator_name, numerator_definition, denominator_definition, measure"
+        "select indicator_code, indicator_name, numerator_definition, denominator_definition, value_unit, measure"
         " from marts.dim_indicator where indicator_code = any(%s) order by sort_order", (codes,),
     ).fetchall()
     f.indicator_names = {code: name for code, name, *_ in indicators}
-    f.definitions = [(name, num, den) for _, name, num, den, _ in indicators]
+    f.definitions = [(name, num, den) for _, name, num, den, _, _ in indicators]
+    f.value_units = {code: unit for code, *_, unit, _ in indicators}
     values = conn.execute(
         "select unit_code, indicator_code, value, numerator, denominator from marts.mart_indicator_monthly"
         " where month = %s and indicator_code = any(%s)", (f.period.start, codes),

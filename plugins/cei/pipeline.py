@@ -238,14 +238,14 @@ def export(run_id: int) -> dict:
 
 
 def report(run_id: int) -> dict:
-    """The monthly 12315 report of each month this run's as-of closes (cei.report); a missing
-    PDF printer is a warning in the result, not a failure."""
+    """The monthly 12315 report of each month this run closes or turns final (cei.report); a
+    missing PDF printer is a warning in the result, not a failure."""
     from cei import report as monthly
 
     out_dir = cfg.load().report_dir
     with _step(run_id, "report"), warehouse.connect(autocommit=True) as conn:
         written = [monthly.write_report(conn, p.text, out_dir, run_id=run_id)
-                   for p in monthly.months_closed(conn, run_id)]
+                   for p in monthly.months_due(conn, run_id)]
     return {"out_dir": str(out_dir), "reports": {r.period: r.pdf_problem or "html and pdf" for r in written}}
 
 

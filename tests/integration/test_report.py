@@ -130,6 +130,27 @@ def test_every_sampled_number_is_the_marts(built):
         assert re.search(rf"（特殊投诉）的 <b>{serial}</b> 人", html)
 
 
+def test_returns_not_yet_reported_say_so(built):
+    """Returns come in the month after: a unit without a report of the month reads 未报送, never 0."""
+    pending_seen = reported_seen = 0
+    with psycopg.connect(built.url) as conn:
+        for month in ("2026-08", "2026-09"):
+            html = (built.reports / f"report_{month}.html").read_text(encoding="utf-8")
+            table = Tables(html).tables["odr"]
+            items = table[0].index("无理由退货件数")
+            reported = dict(conn.execute(
+                "select u.unit_name, sum(r.return_items) from marts.fct_return_reports r join marts.dim_unit u"
+                " using (unit_code) where to_char(r.report_month, 'YYYY-MM') = %s group by 1", (month,)).fetchall())
+            units = table[1:-1]
+            for unit in units:
+                assert unit[items] == (f"{reported[unit[0]]:,.0f}" if unit[0] in reported else "未报送"), (month, unit)
+            pending = len(units) - len(reported)
+            assert ('id="returns-pending"' in html) == (pending > 0), month
+            assert table[-1][items] == (f"{sum(reported.values()):,.0f}" if reported else "未报送")
+            pending_seen, reported_seen = pending_seen + pending, reported_seen + len(reported)
+    assert pending_seen and reported_seen  # both cases met, or the test says nothing
+
+
 def test_the_report_as_a_person_sees_it(built, chromium):
     html_file = built.reports / "report_2026-09.html"
     html = html_file.read_text(encoding="utf-8")

@@ -1,10 +1,11 @@
-"""The monthly report's wording of figures, as the division writes them."""
+"""The monthly report's wording of figures, as the division writes them, and which months a night reports."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from cei.report import change_text, num, pct, rate, yuan
+from cei.report import change_text, due_months, num, pct, rate, yuan
 from cei.report.figures import Change
 
 
@@ -32,3 +33,21 @@ def test_month_on_month_and_year_on_year():
     # a month with nothing before: no division by zero, no invented rate
     assert Change("合计", 5, 0, None).month_on_month is None
     assert change_text(Change("合计", 5, 0, None)) == "上月为0件，上年同月无数据"
+
+
+def days(first: str, last: str) -> list[date]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [start + timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+@pytest.mark.parametrize(("dates", "reported", "due"), [
+    (days("2026-09-30", "2026-09-30"), set(), ["2026-09"]),  # the night closing September: provisional
+    (days("2026-10-16", "2026-10-16"), {"2026-09"}, ["2026-09"]),  # 16 days on, September turns final
+    (days("2026-10-16", "2026-10-16"), set(), []),  # a month the platform never closed stays on request
+    (days("2026-10-15", "2026-10-15"), {"2026-09"}, []),
+    (days("2026-03-01", "2026-03-31"), {"2026-02"}, ["2026-02", "2026-03"]),  # February ends 02-28: final 03-16
+    (days("2026-07-01", "2026-10-03"), set(), ["2026-07", "2026-08", "2026-09"]),  # a backlog closes each
+    (days("2026-12-31", "2027-01-16"), set(), ["2026-12"]),  # across the year: closed, then final
+])
+def test_the_months_a_night_reports(dates, reported, due):
+    assert due_months(dates, reported) == due

@@ -2,8 +2,9 @@
 (charts inline as SVG, no external asset) and its PDF, from the published marts only.
 
 `cei report --period 2026-07` writes `report_2026-07.html` and `.pdf` into CEI_REPORT_DIR; the
-nightly run writes the report of each month it closes (whose last day it delivers), and a rerun
-of that night writes it again. meta.monthly_reports keeps the latest writing of each month: from
+nightly run writes the report of each month it closes (whose last day it delivers), provisional,
+and writes it again, final, on the night the month turns final (`months_due`); a rerun of either
+night writes it again. meta.monthly_reports keeps the latest writing of each month: from
 which run and as-of, the HTML's sha256, and why a PDF could not be made (no Chromium on the
 machine), which never fails a night: the HTML is the report, the PDF its printed form.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from cei.export.exporter import platform_version
 from cei.export.periods import FINAL_AFTER_DAYS, BadPeriod, Period, parse_period
 from cei.export.provenance import as_of_run, calendar_basis
 from cei.report import charts, pdf
-from cei.report.figures import ODR_RETURN_CODES, RISING_MIN, UNIT_CODES, Change, ReportFigures, read
+from cei.report.figures import ODR_CODES, RETURN_CODES, RISING_MIN, UNIT_CODES, Change, ReportFigures, read
 
 log = logging.getLogger(__name__)
 TREND_MIN_MONTHS = 3  # a trend line over fewer months says nothing: the tables hold them
@@ -136,7 +137,9 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
     return _TEMPLATES.get_template("monthly.html.j2").render(
         title=f"福建省12315消费者诉求数据分析报告（{p.label}）",
         f=f, charts=figure_charts, tourism=tourism, highlights=highlights, unit_codes=UNIT_CODES,
-        odr_codes=ODR_RETURN_CODES,
+        odr_codes=ODR_CODES, return_codes=RETURN_CODES,
+        returns_pending=sum(not u.returns_reported for u in f.units),
+        rewritten_on=f"{p.final_from:%Y-%m-%d}" if as_of.date() < p.final_from else None,
         overdue={"open": sum(u.open_cases for u in f.units), "overdue": sum(u.overdue_open for u in f.units)},
         as_of=f"{as_of:%Y-%m-%d %H:%M}", status_label="正式数据" if status == "final" else "初步数据",
         status_reason=status_reason, rising_min=RISING_MIN, run_id=run_id, version=platform_version(),
@@ -221,9 +224,22 @@ def write_report(conn: psycopg.Connection, period: str, out_dir: Path, *, run_id
     return result
 
 
-def months_closed(conn: psycopg.Connection, run_id: int) -> list[Period]:
-    """The months run `run_id` closes: those whose last day is one of its delivery dates (a
-    backlog run closes every month it delivers the end of; a month the platform started in the
-    middle of is reported on request only, `cei report`)."""
+def months_due(conn: psycopg.Connection, run_id: int) -> list[Period]:
+    """The months run `run_id` reports (`due_months`)."""
     (dates,) = conn.execute("select delivery_dates from meta.pipeline_runs where run_id = %s", (run_id,)).fetchone()
-    return [parse_period(f"{d:%Y-%m}") for d in sorted(dates) if (d + timedelta(days=1)).day == 1]
+    reported = {period for (period,) in conn.execute("select period from meta.monthly_reports")}
+    return [parse_period(m) for m in due_months(dates, reported)]
+
+
+def due_months(delivery_dates: list[date], reported: set[str]) -> list[str]:
+    """The months (YYYY-MM) a night delivering these dates reports: each month whose last day it
+    delivers (the first, provisional writing), and each month already reported or closed by it
+    whose figures turn final on a day it delivers (the 16th day after it ends: by then late
+    updates and the month's returns, which enterprises send in the month after, are in). A month
+    the platform started in the middle of is reported on request only (`cei report`)."""
+    def month_ending(d: date) -> str | None:
+        return f"{d:%Y-%m}" if (d + timedelta(days=1)).day == 1 else None
+
+    closing = {m for d in delivery_dates if (m := month_ending(d))}
+    turning_final = {m for d in delivery_dates if (m := month_ending(d - timedelta(days=FINAL_AFTER_DAYS)))}
+    return sorted(closing | (turning_final & (reported | closing)))

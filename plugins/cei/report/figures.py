@@ -88,6 +88,7 @@ class UnitRow:
     values: dict[str, Decimal | None]  # indicator code → value of the month (None: no denominator)
     open_cases: int  # at the marts' as-of
     overdue_open: int  # open past a statutory deadline at the marts' as-of
+    returns_reported: bool  # the marts hold a return report of the month from this unit
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,8 @@ class ReportFigures:
 
 UNIT_CODES = ("satisfaction_rate", "complaint_accept_ontime_rate", "complaint_close_ontime_rate",
               "report_verify_ontime_rate", "mediation_success_rate")
-ODR_RETURN_CODES = ("odr_share", "odr_settle_rate", "odr_ontime_rate", "odr_active_enterprises",
-                    "return_enterprises", "return_items", "return_refund_yuan")
+ODR_CODES = ("odr_share", "odr_settle_rate", "odr_ontime_rate", "odr_active_enterprises")
+RETURN_CODES = ("return_enterprises", "return_items", "return_refund_yuan")  # reported in the month after
 
 
 def _shift(p: Period, months: int) -> Period:
@@ -229,7 +230,7 @@ def _tourism(conn: psycopg.Connection, p: Period) -> list[TourismDay]:
 
 
 def _read_units(conn: psycopg.Connection, f: ReportFigures) -> None:
-    codes = list(UNIT_CODES + ODR_RETURN_CODES + ("tourism_complaints",))
+    codes = list(UNIT_CODES + ODR_CODES + RETURN_CODES + ("tourism_complaints",))
     indicators = conn.execute(
         "select indicator_code, indicator_name, numerator_definition, denominator_definition, value_unit, measure"
         " from marts.dim_indicator where indicator_code = any(%s) order by sort_order", (codes,),
@@ -244,6 +245,9 @@ def _read_units(conn: psycopg.Connection, f: ReportFigures) -> None:
     cases = dict(((u, (o, d)) for u, o, d in conn.execute(
         "select unit_code, count(*) filter (where is_open), count(*) filter (where is_overdue)"
         " from marts.fct_work_orders group by 1").fetchall()))
+    returns_from = {u for (u,) in conn.execute(
+        "select distinct unit_code from marts.fct_return_reports where date_trunc('month', report_month) = %s",
+        (f.period.start,))}
     measures = {code: measure for code, *_, measure in indicators}
     for code in codes:
         rows = [(num, den) for _, c, _, num, den in values if c == code]
@@ -255,7 +259,7 @@ def _read_units(conn: psycopg.Connection, f: ReportFigures) -> None:
     for unit_code, unit_name in conn.execute("select unit_code, unit_name from marts.dim_unit order by sort_order"):
         open_cases, overdue = cases.get(unit_code, (0, 0))
         f.units.append(UnitRow(unit_code, unit_name, {c: v for u, c, v, _, _ in values if u == unit_code},
-                               open_cases, overdue))
+                               open_cases, overdue, unit_code in returns_from))
 
 
 def _repeat(conn: psycopg.Connection, p: Period) -> Repeat | None:

@@ -288,6 +288,7 @@ INCREMENTAL = {  # the incremental models (macros/incremental/newest_versions.sq
     "intermediate.int_return_reports_latest": "enterprise_uscc, report_month",
     "intermediate.int_inspection_samples_latest": "sample_id",
     "intermediate.int_sla_clocks": "clock_code, item_id",
+    "intermediate.int_work_order_complainants": "work_order_id",
     "marts.fct_work_orders": "work_order_id",
     "marts.fct_odr_disputes": "dispute_id",
     "marts.fct_return_reports": "enterprise_uscc, report_month",

@@ -17,6 +17,7 @@ server whose PID now belongs to another process is removed so that the server ca
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import logging
 import os
 import re
@@ -214,6 +215,26 @@ def _write_config(s: cfg.Settings, user: str | None) -> None:
             f.write(f"\n{_INCLUDE}  # cei's settings, last so that they win\n")
     if user:
         shutil.chown(config, user)
+    if beyond_this_machine(s.listen_addresses):
+        logging.getLogger(__name__).warning(
+            "the embedded PostgreSQL takes TCP logins on %s in clear (its build has no TLS): passwords are safe"
+            " (SCRAM) but query results are not; across a network use an SSH tunnel, or the bureau's server with"
+            " TLS (CEI_DATABASE_URL)", s.listen_addresses)
+
+
+def beyond_this_machine(listen_addresses: str) -> bool:
+    """Whether PostgreSQL's listen_addresses reach beyond the loopback interface ('*', an
+    intranet address or a host name)."""
+    for address in (a.strip() for a in listen_addresses.split(",")):
+        if address in ("", "localhost"):
+            continue
+        try:
+            if ipaddress.ip_address(address).is_loopback:
+                continue
+        except ValueError:
+            pass
+        return True
+    return False
 
 
 def _warn_if_listening_elsewhere(running: Running, s: cfg.Settings) -> None:

@@ -121,6 +121,23 @@ class Chromium(NamedTuple):
                 browser.close()
 
 
+def _installed_or_skip(packages: list[str], missing: Callable[[], list[str]]) -> Path:
+    """Debian's `packages`, installed with apt-get (as root) where `missing()` names anything, the
+    package lists refreshed if the first try fails; the test skips, saying why, where they cannot
+    be installed. The folder where tests keep what they saw (screenshots, PDFs), ignored by git."""
+    if missing() and shutil.which("apt-get") and os.geteuid() == 0:
+        install = ["apt-get", "install", "-y", "-q", *packages]
+        for command in (install, ["apt-get", "update", "-q"], install):
+            done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+            if command[1] == "install" and done.returncode == 0:
+                break
+    if still := missing():
+        pytest.skip(f"{', '.join(still)} missing and not installable (apt-get install {' '.join(packages)}, as root)")
+    artifacts = Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    return artifacts
+
+
 _CHROMIUM_PACKAGES = ["chromium", "fonts-noto-cjk", "poppler-utils"]
 
 
@@ -137,18 +154,7 @@ def _chromium_missing() -> list[str]:
 def chromium() -> Chromium:
     """Debian's chromium, a CJK font and poppler-utils, installed with apt-get where missing; the
     test skips, saying why, where they cannot be installed."""
-    if _chromium_missing() and shutil.which("apt-get") and os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-q", *_CHROMIUM_PACKAGES]
-        for command in (install, ["apt-get", "update", "-q"], install):
-            done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-            if command[1] == "install" and done.returncode == 0:
-                break
-    missing = _chromium_missing()
-    if missing:
-        pytest.skip(f"{', '.join(missing)} missing and not installable"
-                    f" (apt-get install {' '.join(_CHROMIUM_PACKAGES)}, as root)")
-    artifacts = Path(__file__).parent / "artifacts"
-    artifacts.mkdir(exist_ok=True)
+    artifacts = _installed_or_skip(_CHROMIUM_PACKAGES, _chromium_missing)
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"]
     return Chromium(shutil.which("chromium"), args, artifacts)
@@ -225,16 +231,5 @@ def libreoffice() -> LibreOffice:
     """Headless LibreOffice Calc, CJK and Calibri-metric fonts and poppler's PDF tools: Debian's
     packages, installed with apt-get where missing; the test skips, saying why, where they cannot
     be installed."""
-    if _libreoffice_missing() and shutil.which("apt-get") and os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-q", *_LIBREOFFICE_PACKAGES]
-        for command in (install, ["apt-get", "update", "-q"], install):
-            done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-            if command[1] == "install" and done.returncode == 0:
-                break
-    missing = _libreoffice_missing()
-    if missing:
-        pytest.skip(f"{', '.join(missing)} missing and not installable"
-                    f" (apt-get install {' '.join(_LIBREOFFICE_PACKAGES)}, as root)")
-    artifacts = Path(__file__).parent / "artifacts"
-    artifacts.mkdir(exist_ok=True)
+    artifacts = _installed_or_skip(_LIBREOFFICE_PACKAGES, _libreoffice_missing)
     return LibreOffice(*(shutil.which(tool) for tool in _LIBREOFFICE_TOOLS), artifacts)

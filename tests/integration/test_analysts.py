@@ -16,6 +16,8 @@ import psycopg
 import pytest
 
 from cei import settings, warehouse
+from cei.errors import WarehouseError
+from cei.warehouse import server
 from cei.warehouse.server import tcp_address
 
 PSQL_TIMEOUT = 60
@@ -170,3 +172,33 @@ def test_listen_addresses_and_port_follow_the_environment(tmp_path, monkeypatch,
         assert psql(url, password, "select 1").returncode != 0  # nothing listens there
     finally:
         cei("warehouse", "stop", home=home)
+
+
+def test_a_port_in_use_is_named_and_a_new_folder_picks_again(tmp_path, monkeypatch):
+    """A port another program holds fails the start in one line that names it; a port picked for a
+    new data folder and taken before the server bound it (another new server) is picked again at
+    the next start, not kept."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        out = cei("warehouse", "url", home=tmp_path / "home", CEI_PORT=str(port))
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+        assert f"port {port} is in use by another program: free it, or set CEI_PORT" in out.stderr
+
+        other = tmp_path / "other"
+        monkeypatch.setenv("CEI_HOME", str(other))
+        monkeypatch.delenv("CEI_PORT", raising=False)
+        monkeypatch.delenv("CEI_DATABASE_URL", raising=False)
+        with monkeypatch.context() as found_free:  # the scan finds the held port free, as in a race
+            found_free.setattr(server, "_FIRST_PORT", port)
+            found_free.setattr(server, "_port_free", lambda _: True)
+            with pytest.raises(WarehouseError, match=f"port {port} was taken meanwhile: run the command again"):
+                server.embedded_database(settings.load(), server.EMBEDDED_DB)
+        assert not (other / "pgdata" / server.CONFIG_FILE).exists()
+    try:
+        again = cei("warehouse", "url", home=other)
+        assert again.returncode == 0, again.stderr
+        assert f"port = {port}\n" not in (other / "pgdata" / server.CONFIG_FILE).read_text()
+    finally:
+        cei("warehouse", "stop", home=other)

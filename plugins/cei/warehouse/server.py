@@ -118,20 +118,26 @@ def _start(s: cfg.Settings) -> Running:
             _open_to_server_user(s.pgdata, POSTGRES_BIN_PATH, user)
         log_file = s.pgdata / "log"
         log_start = log_file.stat().st_size if log_file.exists() else 0
+        port, picked = _port(s)
         try:
             if not (s.pgdata / "PG_VERSION").exists():
                 initdb(["--encoding=utf8", "-U", SUPERUSER, "--auth=trust"], pgdata=s.pgdata, user=user,
                        timeout=300)
-            _write_config(s, user)
+            _write_config(s, user, port)
             socket_dir = find_suitable_socket_dir(s.pgdata, PostgresServer.runtime_path)
             if user and socket_dir != s.pgdata:
                 socket_dir.chmod(0o777)  # the server's account writes its socket there
             pg_ctl(["-w", "-t", "120", "-o", f"-k {socket_dir}", "-l", str(log_file), "start"],
                    pgdata=s.pgdata, user=user, timeout=180)
         except (subprocess.SubprocessError, OSError) as exc:
-            raise WarehouseError(
-                f"cannot start the embedded PostgreSQL in {s.pgdata}: {_start_failure(log_file, log_start, exc)}"
-            ) from None
+            reason = _start_failure(log_file, log_start, exc)
+            if "could not create any TCP/IP sockets" in reason:
+                if picked:  # taken since it was found free (another new server): the next start picks again
+                    (s.pgdata / CONFIG_FILE).unlink(missing_ok=True)
+                    reason += f"; port {port} was taken meanwhile: run the command again, or set CEI_PORT"
+                else:
+                    reason += f"; port {port} is in use by another program: free it, or set CEI_PORT"
+            raise WarehouseError(f"cannot start the embedded PostgreSQL in {s.pgdata}: {reason}") from None
         running = _running(s.pgdata)
         if running is None:
             raise WarehouseError(f"the embedded PostgreSQL in {s.pgdata} started but is not ready (log: {log_file})")
@@ -170,20 +176,21 @@ def _open_to_server_user(pgdata: Path, bin_path: Path, user: str) -> None:
     os.chown(pgdata, account.pw_uid, account.pw_gid)
 
 
-def configured_port(s: cfg.Settings) -> int:
-    """CEI_PORT; else the port this data folder was given at its first start; else, for a new
-    folder, the first free one from 5433 (kept from then on, so analysts' URLs stay valid)."""
+def _port(s: cfg.Settings) -> tuple[int, bool]:
+    """The server's TCP port, and whether it was picked just now: CEI_PORT; else the port this data
+    folder was given at its first start; else, for a new folder, the first free one from 5433
+    (kept from then on, so analysts' URLs stay valid)."""
     if s.port:
-        return s.port
+        return s.port, False
     try:
         match = re.search(r"^port = (\d+)$", (s.pgdata / CONFIG_FILE).read_text(), re.M)
     except OSError:
         match = None
     if match:
-        return int(match[1])
+        return int(match[1]), False
     for port in range(_FIRST_PORT, _FIRST_PORT + 100):
         if _port_free(port):
-            return port
+            return port, True
     raise WarehouseError(f"no free TCP port in {_FIRST_PORT}–{_FIRST_PORT + 99} for the embedded PostgreSQL:"
                          " set CEI_PORT")
 
@@ -197,14 +204,14 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _write_config(s: cfg.Settings, user: str | None) -> None:
+def _write_config(s: cfg.Settings, user: str | None, port: int) -> None:
     """cei.conf (listening, socket mode, password hashing) and pg_hba.conf, before every start."""
     config = s.pgdata / CONFIG_FILE
     config.write_text(
         "# Written by cei (cei.warehouse.server) at every start of the embedded server: set\n"
         "# CEI_LISTEN_ADDRESSES and CEI_PORT in the environment instead of editing this file.\n"
         f"listen_addresses = '{s.listen_addresses}'\n"
-        f"port = {configured_port(s)}\n"
+        f"port = {port}\n"
         "unix_socket_permissions = 0700\n"
         "password_encryption = 'scram-sha-256'\n"
     )

@@ -88,6 +88,18 @@ def test_the_night_reports_the_month_it_closes(built):
         f"report_{m}.{suffix}" for m in months for suffix in ("html", "pdf"))
 
 
+def test_a_later_night_reports_the_months_it_turns_final(built):
+    """From the ledger of reports: the night of 10-16 writes September again (final now); the
+    night of 07-16 does not write June, which the platform never reported."""
+    from cei.report import months_due
+
+    with psycopg.connect(built.url) as conn, conn.transaction(force_rollback=True):
+        for night, due in (("2026-10-16", ["2026-09"]), ("2026-07-16", []), ("2026-10-31", ["2026-10"])):
+            run_id = conn.execute("insert into meta.pipeline_runs (delivery_dates, as_of) values (%s, %s)"
+                                  " returning run_id", ([night], f"{night} 23:59:59+08")).fetchone()[0]
+            assert [p.text for p in months_due(conn, run_id)] == due, night
+
+
 def test_every_sampled_number_is_the_marts(built):
     html = (built.reports / "report_2026-09.html").read_text(encoding="utf-8")
     tables = Tables(html).tables

@@ -139,7 +139,7 @@ def render(f: ReportFigures, *, as_of: datetime, status: str, status_reason: str
         f=f, charts=figure_charts, tourism=tourism, highlights=highlights, unit_codes=UNIT_CODES,
         odr_codes=ODR_CODES, return_codes=RETURN_CODES,
         returns_pending=sum(not u.returns_reported for u in f.units),
-        rewritten_on=f"{p.final_from:%Y-%m-%d}" if as_of.date() < p.final_from else None,
+        rewritten_on=f"{p.final_from:%Y-%m-%d}" if p.status_at(as_of.date()) == "provisional" else None,
         overdue={"open": sum(u.open_cases for u in f.units), "overdue": sum(u.overdue_open for u in f.units)},
         as_of=f"{as_of:%Y-%m-%d %H:%M}", status_label="正式数据" if status == "final" else "初步数据",
         status_reason=status_reason, rising_min=RISING_MIN, run_id=run_id, version=platform_version(),
@@ -237,9 +237,10 @@ def due_months(delivery_dates: list[date], reported: set[str]) -> list[str]:
     whose figures turn final on a day it delivers (the 16th day after it ends: by then late
     updates and the month's returns, which enterprises send in the month after, are in). A month
     the platform started in the middle of is reported on request only (`cei report`)."""
-    def month_ending(d: date) -> str | None:
-        return f"{d:%Y-%m}" if (d + timedelta(days=1)).day == 1 else None
-
-    closing = {m for d in delivery_dates if (m := month_ending(d))}
-    turning_final = {m for d in delivery_dates if (m := month_ending(d - timedelta(days=FINAL_AFTER_DAYS)))}
+    closing, turning_final = set(), set()
+    for d in delivery_dates:
+        if (month := parse_period(f"{d:%Y-%m}")).end == d:
+            closing.add(month.text)
+        if (ended := parse_period(f"{d - timedelta(days=FINAL_AFTER_DAYS):%Y-%m}")).final_from == d:
+            turning_final.add(ended.text)
     return sorted(closing | (turning_final & (reported | closing)))
